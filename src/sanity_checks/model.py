@@ -1,0 +1,253 @@
+"""A model as the rest of the toolkit sees it: one graph, one session, batched calls.
+
+:class:`GraphModel` owns a ``tf.Graph`` built once from an :class:`~sanity_checks.models.Architecture`
+and a session holding its weights. Everything above it (methods, randomization, experiments) talks to
+it through a few batched calls:
+
+- ``predict_logits(x)`` / ``predict(x)``;
+- ``input_gradients(x, classes, guided=False)``: d logit[class] / d input, one class per image;
+- ``layer_values_and_gradients(x, classes, layer)``: activations of a named end point and the
+  gradient of the class logit with respect to them (GradCAM);
+- ``call_model_function(...)``: the same calls behind PAIR ``saliency.core``'s contract.
+
+Guided backprop is a second "tower" of the same network built once in the same graph, sharing its
+variables, with ReLU gradients overridden: it always sees the weights the session holds now
+(including randomized ones), and nothing is written to disk.
+"""
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from .compat import tf, tf1
+from .errors import ModelError
+from .models import Architecture, get_architecture
+
+CHECKPOINT_NAME = "model.ckpt"
+METADATA_NAME = "metadata.json"
+GUIDED_RELU = "SanityChecksGuidedRelu"
+
+
+def _register_guided_relu():
+    """Guided ReLU gradient (Springenberg et al.): pass only positive gradients through active units."""
+    try:
+        @tf.RegisterGradient(GUIDED_RELU)
+        def _guided_relu_grad(op, grad):
+            gate_grad = tf.cast(grad > 0.0, grad.dtype)
+            gate_act = tf.cast(op.outputs[0] > 0.0, grad.dtype)
+            return gate_grad * gate_act * grad
+    except KeyError:  # already registered (module reloaded)
+        pass
+
+
+_register_guided_relu()
+
+
+class GraphModel:
+    """A network built once in its own graph and session.
+
+    Args:
+        architecture: an :class:`Architecture` or its registered name ('cnn', 'mlp', ...).
+        seed: graph-level TensorFlow seed; the same seed gives the same initial weights.
+    """
+
+    def __init__(self, architecture, seed=None):
+        if isinstance(architecture, str):
+            architecture = get_architecture(architecture)
+        self.architecture: Architecture = architecture
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            if seed is not None:
+                tf1.set_random_seed(seed)
+            self.inputs = tf1.placeholder(tf.float32, (None,) + tuple(architecture.input_shape), name="inputs")
+            self.classes = tf1.placeholder(tf.int32, [None], name="classes")
+            self.logits, self.end_points = architecture.build(self.inputs)
+            self.variables = list(tf1.global_variables())
+            self._input_gradient = tf.gradients(self._class_logit_sum(self.logits), self.inputs)[0]
+            self.session = tf1.Session(graph=self.graph)
+            self.session.run(tf1.variables_initializer(self.variables))
+        self._layer_gradients = {}
+        self._guided = None
+
+    # ---------------------------------------------------------------- graph helpers
+    def _class_logit_sum(self, logits):
+        """Sum over the batch of each image's own class logit: its gradient is per image."""
+        picked = tf.gather(logits, self.classes, axis=1, batch_dims=1)
+        return tf.reduce_sum(picked)
+
+    def _guided_gradient(self):
+        if self._guided is None:
+            with self.graph.as_default(), self.graph.gradient_override_map({"Relu": GUIDED_RELU}), \
+                    tf1.variable_scope(tf1.get_variable_scope(), reuse=True), tf1.name_scope("guided"):
+                logits, _ = self.architecture.build(self.inputs)
+                self._guided = tf.gradients(self._class_logit_sum(logits), self.inputs)[0]
+        return self._guided
+
+    def _layer_gradient(self, layer):
+        if layer not in self.end_points:
+            raise ModelError(f"unknown layer {layer!r}; valid layers: {', '.join(self.end_points)}")
+        if layer not in self._layer_gradients:
+            with self.graph.as_default():
+                values = self.end_points[layer]
+                self._layer_gradients[layer] = (values, tf.gradients(self._class_logit_sum(self.logits), values)[0])
+        return self._layer_gradients[layer]
+
+    def _run(self, fetches, x, classes=None, batch_size=None):
+        """Run ``fetches`` over ``x`` in chunks of ``batch_size`` images; concatenates each fetch."""
+        x = self.check_images(x)
+        batch_size = batch_size or self.architecture.batch_size
+        single = not isinstance(fetches, (list, tuple))
+        fetches = [fetches] if single else list(fetches)
+        outputs = [[] for _ in fetches]
+        for start in range(0, len(x), batch_size):
+            feed = {self.inputs: x[start:start + batch_size]}
+            if classes is not None:
+                feed[self.classes] = classes[start:start + batch_size]
+            for out, value in zip(outputs, self.session.run(fetches, feed)):
+                out.append(value)
+        results = [np.concatenate(o) if o else np.zeros((0,)) for o in outputs]
+        return results[0] if single else results
+
+    # ---------------------------------------------------------------- public calls
+    def check_images(self, x):
+        """Return ``x`` as float32 (N, *input_shape); a single image gets a batch axis of 1."""
+        x = np.asarray(x, dtype=np.float32)
+        shape = tuple(self.architecture.input_shape)
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape:
+            raise ModelError(f"{self.architecture.name} takes images of shape (N, {', '.join(map(str, shape))}), "
+                             f"got {x.shape}")
+        return x
+
+    def check_classes(self, classes, n):
+        """``classes``: None, one int, or n ints in range; returns an int32 array of length n."""
+        classes = np.broadcast_to(np.asarray(classes, dtype=np.int64), (n,)) if np.ndim(classes) == 0 \
+            else np.asarray(classes, dtype=np.int64)
+        if classes.shape != (n,):
+            raise ModelError(f"need one class per image ({n}), got {classes.shape[0]}")
+        if len(classes) and (classes.min() < 0 or classes.max() >= self.architecture.num_classes):
+            raise ModelError(f"class ids must be in 0..{self.architecture.num_classes - 1}, "
+                             f"got {classes.min()}..{classes.max()}")
+        return classes.astype(np.int32)
+
+    def predict_logits(self, x, batch_size=None):
+        """(N, *input_shape) -> (N, num_classes) pre-softmax logits."""
+        return self._run(self.logits, x, batch_size=batch_size)
+
+    def predict(self, x, batch_size=None):
+        """(N, *input_shape) -> (N,) predicted class ids."""
+        return self.predict_logits(x, batch_size).argmax(axis=1)
+
+    def accuracy(self, x, y, batch_size=None):
+        return float(np.mean(self.predict(x, batch_size) == np.asarray(y)))
+
+    def input_gradients(self, x, classes, guided=False, batch_size=None):
+        """Gradient of each image's class logit w.r.t. its input: (N, *input_shape).
+
+        ``guided=True`` uses guided-backprop ReLU gradients (same weights, same session).
+        """
+        x = self.check_images(x)
+        classes = self.check_classes(classes, len(x))
+        tensor = self._guided_gradient() if guided else self._input_gradient
+        return self._run(tensor, x, classes, batch_size)
+
+    def layer_values_and_gradients(self, x, classes, layer, batch_size=None):
+        """Activations of end point ``layer`` and d logit[class] / d activations, both (N, *layer_shape)."""
+        x = self.check_images(x)
+        classes = self.check_classes(classes, len(x))
+        values, grads = self._layer_gradient(layer)
+        return self._run([values, grads], x, classes, batch_size)
+
+    def call_model_function(self, layer=None, guided=False):
+        """A PAIR ``saliency.core`` call_model_function over this model.
+
+        ``call_model_args`` is ``{"class_idx": int or one int per image}``. Serves
+        INPUT_OUTPUT_GRADIENTS and, with ``layer``, CONVOLUTION_LAYER_VALUES and
+        CONVOLUTION_OUTPUT_GRADIENTS.
+        """
+        import saliency.core as sc
+
+        def call(x_batch, call_model_args=None, expected_keys=None):
+            x_batch = self.check_images(x_batch)
+            classes = (call_model_args or {}).get("class_idx")
+            out = {}
+            if expected_keys is None or sc.INPUT_OUTPUT_GRADIENTS in expected_keys:
+                out[sc.INPUT_OUTPUT_GRADIENTS] = self.input_gradients(x_batch, classes, guided=guided)
+            if expected_keys and sc.CONVOLUTION_LAYER_VALUES in expected_keys:
+                values, grads = self.layer_values_and_gradients(x_batch, classes, layer)
+                out[sc.CONVOLUTION_LAYER_VALUES] = values
+                out[sc.CONVOLUTION_OUTPUT_GRADIENTS] = grads
+            return out
+
+        return call
+
+    # ---------------------------------------------------------------- weights and files
+    def get_weights(self):
+        """{variable name: numpy array} for every model variable (a snapshot in memory)."""
+        return dict(zip([v.op.name for v in self.variables], self.session.run(self.variables)))
+
+    def save(self, folder, metadata=None):
+        """Write checkpoint + metadata to ``folder`` atomically (a temp folder renamed into place)."""
+        folder = os.path.abspath(folder)
+        parent = os.path.dirname(folder)
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(folder) + "-", dir=parent)
+        try:
+            with self.graph.as_default():
+                saver = tf1.train.Saver(var_list=self.variables, max_to_keep=1)
+            saver.save(self.session, os.path.join(tmp, CHECKPOINT_NAME), write_meta_graph=False)
+            with open(os.path.join(tmp, METADATA_NAME), "w") as f:
+                json.dump({"architecture": self.architecture.name, **(metadata or {})}, f, indent=2, sort_keys=True)
+            old = None
+            if os.path.exists(folder):
+                old = tempfile.mkdtemp(prefix=".old-" + os.path.basename(folder) + "-", dir=parent)
+                os.rmdir(old)
+                os.rename(folder, old)
+            os.rename(tmp, folder)
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    def restore(self, checkpoint_prefix):
+        """Read weights from a checkpoint (read only: the files are never written)."""
+        with self.graph.as_default():
+            saver = tf1.train.Saver(var_list=self.variables)
+        saver.restore(self.session, checkpoint_prefix)
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_metadata(folder):
+    path = os.path.join(folder, METADATA_NAME)
+    if not os.path.isfile(path):
+        raise ModelError(f"{folder}: no {METADATA_NAME}; train a model with src/train_cnn_models.py "
+                         f"or src/train_mlp_models.py, or pass a folder that holds one")
+    with open(path) as f:
+        return json.load(f)
+
+
+def load_model(folder):
+    """Load a trained model folder (``model.ckpt.*`` + ``metadata.json``) into a :class:`GraphModel`."""
+    if not os.path.isdir(folder):
+        raise ModelError(f"model folder {folder} does not exist")
+    meta = read_metadata(folder)
+    prefix = os.path.join(folder, CHECKPOINT_NAME)
+    if not os.path.exists(prefix + ".index"):
+        raise ModelError(f"{folder}: no checkpoint {CHECKPOINT_NAME}.index")
+    model = GraphModel(meta["architecture"])
+    model.metadata = meta
+    model.restore(prefix)
+    return model

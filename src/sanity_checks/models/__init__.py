@@ -1,0 +1,61 @@
+"""Architectures. Each module declares one network the way tf-slim declares its nets:
+
+- ``build(inputs) -> (logits, end_points)``: a pure graph-building function. It creates its
+  variables with ``tf1.get_variable`` so that calling it a second time under a reusing variable
+  scope shares them (that is how the guided-backprop tower is built, see ``model.GraphModel``).
+- ``ARCHITECTURE``: an :class:`Architecture` with the input shape, the class count, the default
+  GradCAM layer and the ordered list of layer blocks, top (logits) first. The block list is the
+  one place that says which variables make up "fc1" or "Mixed_6e"; randomization reads it.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+from ..errors import ModelError
+
+
+@dataclass(frozen=True)
+class Block:
+    """A named group of variables: every variable whose name starts with ``scope + '/'``."""
+
+    name: str
+    scope: str
+
+    def owns(self, variable_name: str) -> bool:
+        return variable_name.startswith(self.scope + "/")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    build: Callable
+    input_shape: Tuple[int, ...]          # per image, e.g. (28, 28, 1)
+    num_classes: int
+    blocks: Tuple[Block, ...]             # top (output) block first: the cascading order
+    gradcam_layer: Optional[str] = None   # end point used by GradCAM by default
+    batch_size: int = 256                 # images per session.run for batched calls
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def block(self, name: str) -> Block:
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise ModelError(f"unknown block {name!r} for {self.name}; valid blocks: "
+                         + ", ".join(b.name for b in self.blocks))
+
+    @property
+    def block_names(self):
+        return [b.name for b in self.blocks]
+
+
+def get_architecture(name: str) -> Architecture:
+    from . import mnist_cnn, mnist_mlp
+    registry = {m.ARCHITECTURE.name: m.ARCHITECTURE for m in (mnist_cnn, mnist_mlp)}
+    try:
+        from . import inception_v3
+        registry[inception_v3.ARCHITECTURE.name] = inception_v3.ARCHITECTURE
+    except ImportError:
+        pass
+    if name not in registry:
+        raise ModelError(f"unknown architecture {name!r}; valid: {', '.join(sorted(registry))}")
+    return registry[name]
