@@ -63,13 +63,22 @@ class GraphModel:
                 tf1.set_random_seed(seed)
             self.inputs = tf1.placeholder(tf.float32, (None,) + tuple(architecture.input_shape), name="inputs")
             self.classes = tf1.placeholder(tf.int32, [None], name="classes")
-            self.logits, self.end_points = architecture.build(self.inputs)
+            self.initializers = {}
+            with tf1.variable_scope(tf1.get_variable_scope(), custom_getter=self._record_initializer):
+                self.logits, self.end_points = architecture.build(self.inputs)
             self.variables = list(tf1.global_variables())
             self._input_gradient = tf.gradients(self._class_logit_sum(self.logits), self.inputs)[0]
             self.session = tf1.Session(graph=self.graph)
             self.session.run(tf1.variables_initializer(self.variables))
         self._layer_gradients = {}
         self._guided = None
+        self._assign_ops = None
+
+    def _record_initializer(self, getter, name, *args, **kwargs):
+        """Custom getter: remember each variable's initializer so randomization can re-draw it."""
+        var = getter(name, *args, **kwargs)
+        self.initializers.setdefault(var.op.name, kwargs.get("initializer"))
+        return var
 
     # ---------------------------------------------------------------- graph helpers
     def _class_logit_sum(self, logits):
@@ -188,6 +197,24 @@ class GraphModel:
     def get_weights(self):
         """{variable name: numpy array} for every model variable (a snapshot in memory)."""
         return dict(zip([v.op.name for v in self.variables], self.session.run(self.variables)))
+
+    def set_weights(self, values):
+        """Assign {variable name: array} in memory through assign ops prepared once (no new graph ops)."""
+        if self._assign_ops is None:
+            with self.graph.as_default(), tf1.name_scope("set_weights"):
+                self._assign_ops = {}
+                for v in self.variables:
+                    value = tf1.placeholder(v.dtype.base_dtype, v.shape)
+                    self._assign_ops[v.op.name] = (value, v.assign(value, read_value=False))
+        unknown = set(values) - set(self._assign_ops)
+        if unknown:
+            raise ModelError(f"no such variables: {', '.join(sorted(unknown))}")
+        ops, feed = [], {}
+        for name, value in values.items():
+            placeholder, op = self._assign_ops[name]
+            ops.append(op)
+            feed[placeholder] = value
+        self.session.run(ops, feed)
 
     def save(self, folder, metadata=None):
         """Write checkpoint + metadata to ``folder`` atomically (a temp folder renamed into place)."""
