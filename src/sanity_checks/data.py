@@ -452,16 +452,12 @@ def _from_download(name, tmp, folder, root, log):
 def _from_debian(name, tmp, folder, root, log):
     """Symlink (or copy) the files of the Debian package dataset-fashion-mnist into ``tmp``."""
     if not DEBIAN_DIR.is_dir() and _can_apt_get():
-        log(f"data: trying apt-get install -y -q {DEBIAN_PACKAGE}")
-        try:
-            done = subprocess.run(["apt-get", "install", "-y", "-q", DEBIAN_PACKAGE],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                                  timeout=600, check=False)
-            if done.returncode != 0:
-                log(f"data: apt-get install failed (exit {done.returncode}), going on")
-        except (OSError, subprocess.TimeoutExpired) as err:
-            log(f"data: apt-get install failed ({err}), going on")
+        # A fresh machine may have empty package lists: update them once if the install fails.
+        for attempt in (["install"], ["update", "install"]):
+            if _apt_get(attempt, log):
+                break
+
+
     what = f"Debian package {DEBIAN_PACKAGE} ({DEBIAN_DIR})"
     found, missing = _folder_state(DEBIAN_DIR)
     if missing:
@@ -475,6 +471,23 @@ def _from_debian(name, tmp, folder, root, log):
             shutil.copy2(path, tmp / path.name)
             how = "copied"
     return f"{what}, {how} into {folder}"
+
+
+def _apt_get(commands, log):
+    """Run ``apt-get <command>`` for each command in order; True if all succeeded."""
+    for command in commands:
+        args = ["apt-get", command, "-q"] + (["-y", DEBIAN_PACKAGE] if command == "install" else [])
+        log(f"data: trying {' '.join(args)}")
+        try:
+            done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            log(f"data: apt-get {command} failed ({err}), going on")
+            return False
+        if done.returncode != 0:
+            log(f"data: apt-get {command} failed (exit {done.returncode}), going on")
+            return False
+    return True
 
 
 def _can_apt_get():
