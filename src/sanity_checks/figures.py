@@ -37,3 +37,92 @@ def image_and_mask_rows(images, masks, titles=None, row_labels=("image", "mask")
         ax.set_ylabel(label)
     fig.tight_layout()
     return fig
+
+
+METRIC_LABELS = {"spearman_abs": "Spearman rank correlation (ABS)",
+                 "spearman_signed": "Spearman rank correlation (no ABS)",
+                 "ssim": "SSIM", "hog": "HOG similarity"}
+
+
+def _show_image(ax, image):
+    image = np.asarray(image)
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray")
+    else:  # Inception inputs are in [-1, 1]
+        ax.imshow(np.clip((image + 1) / 2 if image.min() < 0 else image, 0, 1))
+
+
+def mask_grid(image, masks_by_step, step_labels, methods, labels=None, signed=False, title=""):
+    """The paper's Figure 2: rows are methods, columns the input then each model state.
+
+    ``masks_by_step``: {step label: {method: mask (H, W, C)}}. Absolute masks are drawn in gray
+    (``metrics.abs_norm``), signed ones diverging in blue-white-red (``metrics.diverging_norm``).
+    """
+    from .metrics import abs_norm, diverging_norm
+
+    labels = labels or {}
+    rows, cols = len(methods), len(step_labels) + 1
+    fig, axes = plt.subplots(rows, cols, figsize=(1.15 * cols + 0.8, 1.15 * rows + 0.4), squeeze=False)
+    for r, method in enumerate(methods):
+        _show_image(axes[r, 0], image)
+        axes[r, 0].set_ylabel(labels.get(method, method), rotation=0, ha="right", va="center", fontsize=8)
+        for c, step in enumerate(step_labels, start=1):
+            mask = masks_by_step[step][method]
+            if signed:
+                norm = diverging_norm(mask, mode="maxabs") if mask.ndim == 3 and mask.shape[-1] > 1 \
+                    else diverging_norm(mask)
+                axes[r, c].imshow(norm, cmap="bwr", vmin=-1, vmax=1)
+            else:
+                axes[r, c].imshow(abs_norm(mask), cmap="gray", vmin=0, vmax=1)
+    for c, step in enumerate(["input"] + list(step_labels)):
+        axes[0, c].set_title(step, fontsize=7, rotation=45 if len(step) > 8 else 0, ha="left" if len(step) > 8 else "center")
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def similarity_curves(summary, step_labels, methods, metric, labels=None, title="", ax=None):
+    """Mean similarity to the trained model's masks per model state, +-1 std band, one line per method."""
+    labels = labels or {}
+    own_figure = ax is None
+    if own_figure:
+        fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(step_labels) + 2), 3.6))
+    x = np.arange(len(step_labels))
+    for method in methods:
+        stats = [summary[method][s][metric] for s in step_labels]
+        mean = np.array([s["mean"] for s in stats])
+        std = np.array([s["std"] for s in stats])
+        ax.plot(x, mean, marker="o", ms=3, label=labels.get(method, method))
+        ax.fill_between(x, mean - std, mean + std, alpha=0.15)
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set_xticks(x)
+    ax.set_xticklabels(step_labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylim(-1.05 if metric == "spearman_signed" else -0.1, 1.05)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(title, fontsize=9)
+    if own_figure:
+        ax.legend(fontsize=7, loc="lower left", ncol=2)
+        fig.tight_layout()
+        return fig
+    return ax
+
+
+def bar_chart(summary, methods, metric, step, labels=None, title=""):
+    """Mean +- std similarity per method at one model state (the data randomization figure)."""
+    labels = labels or {}
+    fig, ax = plt.subplots(figsize=(max(4, 0.7 * len(methods) + 1), 3.2))
+    stats = [summary[m][step][metric] for m in methods]
+    ax.bar(range(len(methods)), [s["mean"] for s in stats], yerr=[s["std"] for s in stats], capsize=3,
+           color="tab:blue")
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set_xticks(range(len(methods)))
+    ax.set_xticklabels([labels.get(m, m) for m in methods], rotation=45, ha="right", fontsize=8)
+    ax.set_ylim(-1.05 if metric == "spearman_signed" else 0, 1.05)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,204 @@
+"""The command-line runners behind ``src/run_model_randomization.py`` and
+``src/run_data_randomization.py``: argument parsing, loading, running, writing results."""
+import argparse
+import os
+
+import numpy as np
+
+from .. import figures
+from ..errors import SanityCheckError
+from ..files import save_json
+from ..methods import LABELS
+from ..model import load_model
+from ..randomize import Strategy
+from ..train import versions
+from . import data_randomization, model_randomization, results
+
+#: Few noise samples and integration steps: a smoke-test setting, not for numbers you report.
+QUICK_SETTINGS = {"smoothgrad": {"nsamples": 5}, "vargrad": {"nruns": 5},
+                  "integrated_gradients": {"x_steps": 10}, "ig_smoothgrad": {"nsamples": 3, "x_steps": 10}}
+
+
+def add_common_arguments(p):
+    p.add_argument("--out", required=True, help="folder for results.csv, summary.json and figures")
+    p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
+    p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
+    p.add_argument("--metrics", nargs="+", default=None,
+                   help="spearman_abs, spearman_signed, ssim, hog (default: all that apply to the mask size)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the randomization and the methods' noise")
+    p.add_argument("--quick", action="store_true",
+                   help="few noise samples and IG steps (smoke test; the defaults are the original settings)")
+    p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
+
+
+def test_images(model, n, data_root="data"):
+    """The first ``n`` test images of the data set the model was trained on, and their labels."""
+    from ..data import load_dataset
+
+    name = getattr(model, "metadata", {}).get("data")
+    if name is None:
+        raise SanityCheckError("the model's metadata.json names no data set")
+    data = load_dataset(name, root=data_root)
+    if not 0 < n <= len(data.x_test):
+        raise SanityCheckError(f"--images must be in 1..{len(data.x_test)}, got {n}")
+    return data, data.x_test[:n], data.y_test[:n]
+
+
+def method_settings(args):
+    return QUICK_SETTINGS if args.quick else None
+
+
+def randomization_figures(result, model_name, prefix=""):
+    """The Figure-2 mask grids (absolute and signed) and similarity-versus-block curves."""
+    labels = [s.label for s in result.steps]
+    summary = results.summarize(result.rows)
+    mode = result.settings["mode"]
+    first_image = {step: {m: masks[0] for m, masks in by_method.items()} for step, by_method in result.masks.items()}
+    out = {}
+    for signed in (False, True):
+        out[f"{prefix}mask_grid_{'signed' if signed else 'abs'}.png"] = figures.mask_grid(
+            result.images[0], first_image, labels, result.methods, LABELS, signed=signed,
+            title=f"{model_name}: {mode} randomization, image 0 ({'signed' if signed else 'absolute'} masks)")
+    for metric in result.metrics:
+        out[f"{prefix}curves_{metric}.png"] = figures.similarity_curves(
+            summary, labels, result.methods, metric, LABELS,
+            title=f"{model_name}: {mode} randomization, {result.settings['n_images']} images")
+    return out
+
+
+def model_randomization_main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="run_model_randomization.py",
+        description="Model parameter randomization test: randomize a trained model block by block "
+                    "(cascading from the top, or one block at a time), or add Gaussian noise to its weights "
+                    "(the model noise test), and compare each method's masks with the trained model's.")
+    p.add_argument("--model", required=True, help="a trained model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--mode", choices=["cascading", "independent", "noise"], default="cascading",
+                   help="noise: the model noise test, cascading from the top block, once per --noise-levels")
+    p.add_argument("--blocks", nargs="+", default=None, help="blocks to randomize (default: all, top first)")
+    p.add_argument("--randomization", choices=["reinit", "truncated_normal", "uniform"], default="reinit",
+                   help="reinit: each variable's own initializer, as the original code (default); "
+                        "truncated_normal / uniform: std 0.01, as the paper's appendix")
+    p.add_argument("--noise-levels", nargs="+", type=float, default=[0.1, 0.2, 0.3],
+                   help="noise mode: standard deviations of the additive noise (default 0.1 0.2 0.3, as the original)")
+    p.add_argument("--relative-noise", action="store_true",
+                   help="noise mode: each level times the variable's own standard deviation (default: absolute)")
+    p.add_argument("--fixed-class", action="store_true",
+                   help="explain the trained model's class at every step (default: the current model's own "
+                        "top class, as the original)")
+    add_common_arguments(p)
+    args = p.parse_args(argv)
+    if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
+        p.error("--noise-levels must be >= 0")
+
+    model = load_model(args.model)
+    data, images, labels = test_images(model, args.images, args.data_root)
+    model_name = f"{model.architecture.name.upper()} on {data.name}"
+    if args.mode == "noise":
+        runs = [(level, "cascading", Strategy("noise", level, relative=args.relative_noise))
+                for level in args.noise_levels]
+    else:
+        runs = [(None, args.mode, Strategy(args.randomization))]
+    outcomes = [model_randomization.run(
+        model, images, mode=mode, blocks=args.blocks, methods=args.methods, metrics=args.metrics, strategy=strategy,
+        seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args),
+        eval_data=(data.x_test, data.y_test), level=level) for level, mode, strategy in runs]
+    rows = [row for result in outcomes for row in result.rows]
+    settings = {**outcomes[0].settings, "mode": args.mode, "quick": args.quick}
+    if args.mode == "noise":
+        settings.update(noise_levels=args.noise_levels, relative_noise=args.relative_noise,
+                        randomization=f"additive Gaussian noise, {'relative' if args.relative_noise else 'absolute'} std")
+        summary_stats = {str(level): results.summarize(r.rows) for level, r in zip(args.noise_levels, outcomes)}
+        figs = noise_figures(outcomes, args.noise_levels, model_name, args.relative_noise)
+    else:
+        summary_stats = results.summarize(rows)
+        figs = randomization_figures(outcomes[0], model_name)
+    summary = {"model": os.path.abspath(args.model), "model_metadata": {k: model.metadata.get(k) for k in (
+        "architecture", "data", "data_source", "labels", "seed", "accuracy")},
+        "settings": settings, "versions": versions(), "summary": summary_stats,
+        "test_accuracy": ({str(level): r.accuracy for level, r in zip(args.noise_levels, outcomes)}
+                          if args.mode == "noise" else outcomes[0].accuracy)}
+    written = results.write_all(args.out, rows, summary, figs)
+    for level, result in zip(args.noise_levels if args.mode == "noise" else [None], outcomes):
+        if level is not None:
+            print(f"noise level {level}:")
+        print_last_step(result)
+    print("wrote:\n  " + "\n  ".join(written))
+    return outcomes
+
+
+def noise_figures(outcomes, levels, model_name, relative):
+    """Similarity versus block, one panel per noise level, for each metric; test accuracy per step."""
+    import matplotlib.pyplot as plt
+
+    scale = "x the weights' std" if relative else "absolute"
+    labels = [s.label for s in outcomes[0].steps]
+    out = {}
+    for metric in outcomes[0].metrics:
+        fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 3.8), squeeze=False, sharey=True)
+        for ax, level, result in zip(axes[0], levels, outcomes):
+            figures.similarity_curves(results.summarize(result.rows), labels, result.methods, metric, LABELS,
+                                      title=f"noise std {level} ({scale})", ax=ax)
+        axes[0, 0].legend(fontsize=7, loc="lower left", ncol=2)
+        fig.suptitle(f"{model_name}: cascading noise, {outcomes[0].settings['n_images']} images", fontsize=10)
+        fig.tight_layout()
+        out[f"noise_curves_{metric}.png"] = fig
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for level, result in zip(levels, outcomes):
+        ax.plot(labels, [result.accuracy[s] for s in labels], marker="o", label=f"std {level}")
+    ax.set(ylabel="test accuracy", ylim=(0, 1.02), title=f"{model_name}: accuracy under cascading noise ({scale})")
+    ax.tick_params(axis="x", rotation=60)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out["noise_accuracy.png"] = fig
+    return out
+
+
+def print_last_step(result):
+    """One line per method: mean similarity after the last step, per metric."""
+    summary = results.summarize(result.rows)
+    last = result.steps[-1].label
+    print(f"mean similarity to the trained model's masks at step '{last}' ({result.settings['n_images']} images):")
+    for method in result.methods:
+        cells = ", ".join(f"{m} {summary[method][last][m]['mean']:+.3f}" for m in result.metrics)
+        print(f"  {LABELS[method]:<22} {cells}")
+
+
+def data_randomization_main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="run_data_randomization.py",
+        description="Data randomization test: compare each method's masks for the same test images under a "
+                    "model trained on the true labels and one trained on permuted labels (--randlabels).")
+    p.add_argument("--model", required=True, help="the true-label model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--random-model", required=True,
+                   help="the random-label model folder of the same architecture (e.g. models/cnn_mnist_randlabels)")
+    add_common_arguments(p)
+    args = p.parse_args(argv)
+
+    model, random_model = load_model(args.model), load_model(args.random_model)
+    if random_model.metadata.get("labels") != "permuted":
+        print(f"note: {args.random_model} was not trained with --randlabels (labels: "
+              f"{random_model.metadata.get('labels')})")
+    data, images, labels = test_images(model, args.images, args.data_root)
+    result = data_randomization.run(model, random_model, images, methods=args.methods, metrics=args.metrics,
+                                    seed=args.seed, method_settings=method_settings(args))
+    summary_stats = results.summarize(result.rows)
+    summary = {"model": os.path.abspath(args.model), "random_model": os.path.abspath(args.random_model),
+               "models_metadata": {which: {k: m.metadata.get(k) for k in (
+                   "architecture", "data", "data_source", "labels", "seed", "accuracy")}
+                   for which, m in (("true", model), ("random", random_model))},
+               "settings": {**result.settings, "quick": args.quick}, "versions": versions(),
+               "summary": summary_stats}
+    name = f"{model.architecture.name.upper()} on {data.name}"
+    figs = {}
+    for metric in result.metrics:
+        figs[f"bars_{metric}.png"] = figures.bar_chart(
+            summary_stats, result.methods, metric, data_randomization.RANDOM_LABELS, LABELS,
+            title=f"{name}: true-label vs random-label model, {len(images)} images")
+    first_image = {step: {m: masks[0] for m, masks in by_method.items()} for step, by_method in result.masks.items()}
+    figs["masks.png"] = figures.mask_grid(result.images[0], first_image, [s.label for s in result.steps],
+                                          result.methods, LABELS, title=f"{name}: image 0")
+    written = results.write_all(args.out, result.rows, summary, figs)
+    print_last_step(result)
+    print("wrote:\n  " + "\n  ".join(written))
+    return result

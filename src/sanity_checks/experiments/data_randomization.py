@@ -1,0 +1,58 @@
+"""The data randomization test: the same images explained by a model trained on the true labels
+and by a model of the same architecture trained on permuted labels. A method whose masks stay the
+same does not depend on the relation between images and labels the model learned."""
+import numpy as np
+
+from .. import metrics as metrics_module
+from ..errors import SanityCheckError
+from ..methods import available_methods, compute_masks
+from .model_randomization import RandomizationResult, default_metrics
+
+TRUE_LABELS, RANDOM_LABELS = "true labels", "random labels"
+
+
+class _Step:
+    def __init__(self, label):
+        self.label, self.blocks = label, ()
+
+
+def check_pair(model, random_model):
+    """Both models must have the same architecture (and, if known, the same data set)."""
+    a, b = model.architecture.name, random_model.architecture.name
+    if a != b:
+        raise SanityCheckError(f"the two models have different architectures: {a} and {b}")
+    da, db = (getattr(m, "metadata", {}).get("data") for m in (model, random_model))
+    if da and db and da != db:
+        raise SanityCheckError(f"the two models were trained on different data sets: {da} and {db}")
+
+
+def run(model, random_model, images, *, methods=None, metrics=None, seed=0, method_settings=None, keep_masks=1):
+    """Masks of both models for ``images`` (each model explains its own top class), compared.
+
+    Returns a :class:`RandomizationResult` with two states, 'true labels' (the reference) and
+    'random labels'.
+    """
+    check_pair(model, random_model)
+    images = model.check_images(images)
+    methods = list(methods or available_methods(model))
+    metrics = list(metrics or default_metrics(images.shape[1:3]))
+    steps = [_Step(TRUE_LABELS), _Step(RANDOM_LABELS)]
+    result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
+        "mode": "data randomization", "methods": methods, "metrics": metrics, "seed": seed,
+        "n_images": int(len(images)), "class_explained": "each model's own top class",
+        "method_settings": method_settings or {}})
+    masks = {}
+    for step, m in zip(steps, (model, random_model)):
+        classes = m.predict(images)
+        masks[step.label] = compute_masks(m, images, methods, classes=classes, seed=seed, settings=method_settings)
+        result.masks[step.label] = {name: masks[step.label][name][:keep_masks] for name in methods}
+        result.classes[step.label] = classes
+    for index, step in enumerate(steps):
+        for method in methods:
+            for n in range(len(images)):
+                for metric in metrics:
+                    value = metrics_module.similarity(metric, masks[TRUE_LABELS][method][n], masks[step.label][method][n])
+                    result.rows.append({"image": n, "method": method, "step_index": index, "step": step.label,
+                                        "metric": metric, "value": float(value),
+                                        "class_explained": int(result.classes[step.label][n]), "level": None})
+    return result
