@@ -46,7 +46,7 @@ __all__ = [
     "MaskError", "DegenerateMaskWarning",
     "abs_norm", "diverging_norm", "minmax_norm",
     "spearman_abs", "spearman_signed", "ssim", "hog_features", "hog_similarity",
-    "METRICS", "similarity",
+    "METRICS", "check_names", "similarity",
 ]
 
 # skimage fixes the Gaussian truncation at 3.5 sigma when gaussian_weights=True (0.15 and 0.26).
@@ -348,10 +348,14 @@ METRICS = {
 }
 
 
+def check_names(names):
+    """Raise a :class:`MaskError` (a ValueError) listing the valid names if any of ``names`` is unknown."""
+    for name in names:
+        if not isinstance(name, str) or name not in METRICS:
+            raise MaskError(f"unknown similarity {name!r}; valid: {', '.join(METRICS)}")
+
+
 def similarity(name, a, b, **kw):
     """Call ``METRICS[name](a, b, **kw)``. An unknown name raises a ValueError that lists the valid names."""
-    try:
-        fn = METRICS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown similarity {name!r}; valid: {', '.join(METRICS)}") from None
-    return fn(a, b, **kw)
+    check_names([name])
+    return METRICS[name](a, b, **kw)

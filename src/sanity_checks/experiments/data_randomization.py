@@ -36,6 +36,7 @@ def run(model, random_model, images, *, methods=None, metrics=None, seed=0, meth
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or default_metrics(images.shape[1:3]))
+    metrics_module.check_names(metrics)
     steps = [_Step(TRUE_LABELS), _Step(RANDOM_LABELS)]
     result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
         "mode": "data randomization", "methods": methods, "metrics": metrics, "seed": seed,

@@ -58,9 +58,7 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or default_metrics(images.shape[1:3]))
-    for name in metrics:
-        if name not in metrics_module.METRICS:
-            metrics_module.similarity(name, np.zeros(2), np.zeros(2))  # raises, listing the valid names
+    metrics_module.check_names(metrics)
     strategy = strategy or Strategy()
     randomizer = Randomizer(model, strategy, seed=seed)
     steps = randomizer.steps(mode, blocks)

@@ -1,0 +1,163 @@
+"""The randomization experiments and their command-line runners."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sanity_checks.errors import SanityCheckError
+from sanity_checks.experiments import data_randomization, model_randomization, results
+from sanity_checks.experiments.commands import QUICK_SETTINGS, data_randomization_main, model_randomization_main
+from sanity_checks.model import GraphModel
+from sanity_checks.randomize import Strategy
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["gradient", "guided_backprop", "gradcam", "edge"]
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    model = GraphModel("cnn", seed=21)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(5).random((3, 28, 28, 1), dtype=np.float32)
+
+
+def values(result, step, method, metric):
+    return [r["value"] for r in result.rows if r["step"] == step and r["method"] == method and r["metric"] == metric]
+
+
+def test_cascading_run_rows_reference_and_restored_weights(cnn, images):
+    before = cnn.get_weights()
+    result = model_randomization.run(cnn, images, methods=FAST + ["smoothgrad"], method_settings=QUICK_SETTINGS,
+                                     progress=False)
+    steps = ["original", "softmax_linear", "fc1", "hidden2", "hidden1"]
+    assert [s.label for s in result.steps] == steps
+    assert result.metrics == ["spearman_abs", "spearman_signed", "ssim"]  # no HOG for 28x28 masks
+    assert len(result.rows) == len(steps) * 5 * len(images) * 3
+    for method in result.methods:  # every method (noisy ones too: same noise) matches itself at step 0
+        assert values(result, "original", method, "spearman_abs") == pytest.approx([1.0] * 3)
+    for step in steps:  # a model-free explainer is exactly as similar as it can be at every step
+        assert values(result, step, "edge", "spearman_signed") == pytest.approx([1.0] * 3)
+    # Randomizing everything destroys the gradient's ranking
+    assert np.mean(values(result, "hidden1", "gradient", "spearman_signed")) < 0.5
+    after = cnn.get_weights()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert set(result.masks) == set(steps) and result.masks["fc1"]["gradient"].shape == (1, 28, 28, 1)
+
+
+def test_zero_noise_leaves_masks_unchanged_and_a_level_changes_only_the_chosen_blocks(cnn, images):
+    result = model_randomization.run(cnn, images, methods=["gradient", "guided_backprop"], progress=False,
+                                     strategy=Strategy("noise", 0.0), level=0.0)
+    assert all(r["value"] == pytest.approx(1.0) for r in result.rows)
+    result = model_randomization.run(cnn, images, methods=["gradient"], metrics=["spearman_signed"], progress=False,
+                                     mode="independent", blocks=["hidden1"], strategy=Strategy("noise", 0.3))
+    assert [s.blocks for s in result.steps] == [(), ("hidden1",)]
+    assert np.mean(values(result, "hidden1", "gradient", "spearman_signed")) < 0.99
+
+
+def test_fixed_class_keeps_the_trained_class(cnn, images):
+    result = model_randomization.run(cnn, images, methods=["gradient"], metrics=["spearman_abs"], fixed_class=True,
+                                     progress=False, blocks=["softmax_linear"])
+    np.testing.assert_array_equal(result.classes["softmax_linear"], result.classes["original"])
+    assert result.settings["class_explained"].startswith("trained model's class")
+
+
+def test_bad_names_list_the_valid_ones(cnn, images):
+    with pytest.raises(SanityCheckError, match="valid blocks: softmax_linear, fc1, hidden2, hidden1"):
+        model_randomization.run(cnn, images, blocks=["conv9"], progress=False)
+    with pytest.raises(SanityCheckError, match="valid methods: gradient"):
+        model_randomization.run(cnn, images, methods=["lrp"], progress=False)
+    with pytest.raises(SanityCheckError, match="spearman_abs"):
+        model_randomization.run(cnn, images, metrics=["pearson"], progress=False)
+
+
+def test_data_randomization_compares_two_models(cnn, images):
+    other = GraphModel("cnn", seed=99)
+    result = data_randomization.run(cnn, other, images, methods=["gradient", "edge"], metrics=["spearman_abs"])
+    assert values(result, "true labels", "gradient", "spearman_abs") == pytest.approx([1.0] * 3)
+    assert values(result, "random labels", "edge", "spearman_abs") == pytest.approx([1.0] * 3)
+    assert np.mean(values(result, "random labels", "gradient", "spearman_abs")) < 0.9
+    with pytest.raises(SanityCheckError, match="different architectures"):
+        data_randomization.run(cnn, GraphModel("mlp", seed=0), images)
+
+
+def test_summary_and_csv_round_trip(tmp_path):
+    rows = [{"image": i, "method": "m", "step_index": 0, "step": "s", "metric": "x", "value": v,
+             "class_explained": 1, "level": None} for i, v in enumerate([0.2, 0.4])]
+    summary = results.summarize(rows)
+    assert summary["m"]["s"]["x"] == {"mean": pytest.approx(0.3), "std": pytest.approx(0.1), "n": 2}
+    path = results.write_csv(rows, tmp_path / "r.csv")
+    back = results.read_csv(path)
+    assert [r["value"] for r in back] == [0.2, 0.4] and back[1]["image"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]  # no temporary file left behind
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models") / "cnn_mnist"
+    model = GraphModel("cnn", seed=8)
+    model.save(folder, {"data": "mnist", "labels": "true"})
+    model.close()
+    return folder
+
+
+def test_model_randomization_cli_writes_results_and_figures(model_folder, data_root, tmp_path):
+    out = tmp_path / "out"
+    model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--quick",
+                              "--methods", "gradient", "gradcam", "--data-root", str(data_root)])
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["curves_spearman_abs.png", "curves_spearman_signed.png", "curves_ssim.png",
+                     "mask_grid_abs.png", "mask_grid_signed.png", "results.csv", "summary.json"]
+    rows = results.read_csv(out / "results.csv")
+    assert len(rows) == 5 * 2 * 2 * 3
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["seed"] == 0 and summary["settings"]["quick"] is True
+    assert set(summary["summary"]["gradient"]) == {"original", "softmax_linear", "fc1", "hidden2", "hidden1"}
+    assert set(summary["test_accuracy"]) == {"original", "softmax_linear", "fc1", "hidden2", "hidden1"}
+    assert "tensorflow" in summary["versions"]
+
+
+def test_noise_mode_cli(model_folder, data_root, tmp_path):
+    out = tmp_path / "noise"
+    model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--mode", "noise",
+                              "--noise-levels", "0", "0.5", "--relative-noise", "--methods", "gradient",
+                              "--metrics", "spearman_signed", "--data-root", str(data_root)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["summary"]) == {"0.0", "0.5"}
+    assert all(s["spearman_signed"]["mean"] == pytest.approx(1.0) for s in summary["summary"]["0.0"]["gradient"].values())
+    assert summary["summary"]["0.5"]["gradient"]["hidden1"]["spearman_signed"]["mean"] < 0.99
+    acc = summary["test_accuracy"]
+    assert len(set(acc["0.0"].values())) == 1  # zero noise: the same model at every step
+    assert (out / "noise_accuracy.png").exists() and (out / "noise_curves_spearman_signed.png").exists()
+
+
+def test_data_randomization_cli(model_folder, data_root, tmp_path):
+    other = GraphModel("cnn", seed=9)
+    other.save(tmp_path / "rand", {"data": "mnist", "labels": "permuted"})
+    out = tmp_path / "data_rand"
+    data_randomization_main(["--model", str(model_folder), "--random-model", str(tmp_path / "rand"), "--out",
+                             str(out), "--images", "2", "--methods", "gradient", "edge", "--data-root", str(data_root)])
+    assert {"bars_spearman_abs.png", "bars_spearman_signed.png", "masks.png", "results.csv", "summary.json"} <= \
+        {p.name for p in out.iterdir()}
+
+
+def test_cli_errors_are_one_line(model_folder, data_root, tmp_path):
+    script = REPO / "src" / "run_model_randomization.py"
+    for extra, message in [(["--blocks", "fc9"], "valid blocks"), (["--methods", "lime"], "valid methods"),
+                           (["--images", "0"], "--images must be in")]:
+        done = subprocess.run([sys.executable, str(script), "--model", str(model_folder), "--out", str(tmp_path / "x"),
+                               "--data-root", str(data_root), "--quick", *extra], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, str(script), "--model", str(tmp_path / "nope"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert not (tmp_path / "x").exists()  # nothing half-written
