@@ -1,0 +1,68 @@
+"""Several methods over one batch of images, sharing what they have in common."""
+import numpy as np
+
+from .base import make_rng, resolve_classes
+from .gradcam import gradcam_layer
+from .registry import available_methods, get_spec, method_settings
+
+
+def _memo_key(name, settings):
+    try:
+        key = (name, tuple(sorted(settings.items())))
+        hash(key)
+        return key
+    except TypeError:   # e.g. an array baseline: computed every time it is asked for
+        return None
+
+
+def compute_masks(model, images, methods=None, classes=None, seed=0, settings=None, batch_size=None):
+    """Masks of several methods: {method: (N, H, W, C) float32}, in the order asked.
+
+    Args:
+        model: a :class:`~sanity_checks.model.GraphModel`.
+        images: (N, H, W, C).
+        methods: method names (default: every method the model supports, ``available_methods``).
+        classes: None (each image's current top class, computed once here), an int, or (N,) ints.
+        seed: an int gives every noisy method its own ``np.random.default_rng(seed)``, so its masks
+            equal a call of that method alone with the same seed; a Generator is shared and drawn
+            from in the order the methods are listed.
+        settings: {method: {setting: value}} overriding ``DEFAULT_SETTINGS``.
+        batch_size: images per session.run (default ``model.architecture.batch_size``).
+
+    The gradient (for Gradient⊙Input), guided backprop and GradCAM (for Guided GradCAM) are
+    computed once per call and reused.
+    """
+    if methods is None:
+        names = available_methods(model)
+    else:
+        names = list(dict.fromkeys([methods] if isinstance(methods, str) else methods))
+    settings = dict(settings or {})
+    for name in settings:
+        get_spec(name)
+    per_method = {name: method_settings(name, settings.get(name)) for name in names}
+    for name in names:
+        if get_spec(name).needs_conv_layer:
+            gradcam_layer(model, per_method[name].get("layer"))   # fail before any work
+    x = model.check_images(images)
+    classes = resolve_classes(model, x, classes, batch_size)
+    shared_rng = seed if isinstance(seed, np.random.Generator) else None
+    if shared_rng is None:
+        make_rng(seed)  # validates the seed
+    memo = {}
+
+    def run(name, kwargs):
+        spec = get_spec(name)
+        kwargs = method_settings(name, kwargs)
+        key = None if spec.noisy else _memo_key(name, kwargs)
+        if key is not None and key in memo:
+            return memo[key]
+        extra = {arg: run(part, {k: kwargs[k] for k in passed}) for arg, part, passed in spec.parts}
+        if spec.noisy:
+            extra["seed"] = shared_rng if shared_rng is not None else np.random.default_rng(seed)
+        result = spec.function(model, x, classes, batch_size=batch_size, **kwargs, **extra)
+        if key is not None:
+            memo[key] = result
+        return result
+
+    return {name: run(name, per_method[name]) for name in names}
+

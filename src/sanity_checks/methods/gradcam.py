@@ -1,0 +1,87 @@
+"""GradCAM and Guided GradCAM, batched, matching PAIR 0.2.1's ``saliency.core.GradCam``.
+
+For each image: alpha_k = spatial mean of d logit[class] / d A_k over the layer's (h, w);
+map = ReLU(sum_k alpha_k A_k) (accumulated channel by channel in float32, as PAIR), divided by
+its max when the max is > 0, then resized to the input's (H, W) with
+``skimage.transform.resize`` (bilinear, order 1, PAIR's call) and copied into every input channel.
+"""
+import warnings
+
+import numpy as np
+
+from .base import DegenerateMaskWarning, MethodError, finish, resolve_classes, tile_channels
+from .gradients import guided_backprop
+
+
+def gradcam_layer(model, layer=None):
+    """The layer GradCAM reads: ``layer`` or the architecture's default; must be (N, h, w, K)."""
+    layer = layer or model.architecture.gradcam_layer
+    if layer is None:
+        raise MethodError(f"GradCAM needs a convolutional layer, and {model.architecture.name} has none "
+                          f"(no gradcam_layer); valid layers: {', '.join(model.end_points)}")
+    if layer not in model.end_points:
+        raise MethodError(f"unknown layer {layer!r} for {model.architecture.name}; "
+                          f"valid layers: {', '.join(model.end_points)}")
+    if model.end_points[layer].shape.rank != 4:
+        raise MethodError(f"GradCAM needs a convolutional layer (N, h, w, K); {layer!r} has shape "
+                          f"{model.end_points[layer].shape}")
+    return layer
+
+
+def gradcam_maps(values, grads):
+    """Low-resolution GradCAM maps: (N, h, w, K) activations and gradients -> (N, h, w) float32.
+
+    ReLU'd and divided by each map's max; a map that is all zero stays zero (and warns).
+    """
+    weights = np.mean(grads, axis=(1, 2))                        # (N, K)
+    maps = np.zeros(values.shape[:3], dtype=np.float32)
+    for k in range(values.shape[-1]):                            # PAIR's float32 accumulation order
+        maps += weights[:, k, None, None] * values[..., k]
+    maps = np.maximum(maps, 0)
+    peak = maps.reshape(len(maps), -1).max(axis=1) if maps.size else np.zeros(len(maps))
+    dead = ~(peak > 0)
+    if dead.any():
+        warnings.warn(f"gradcam: ReLU(sum_k alpha_k A_k) is all zero for image(s) {np.flatnonzero(dead).tolist()}; "
+                      f"their masks are zeros", DegenerateMaskWarning, stacklevel=3)
+    maps[~dead] /= peak[~dead, None, None]
+    maps[dead] = 0.0
+    return maps
+
+
+def resize_maps(maps, size):
+    """(N, h, w) -> (N, H, W) float32, each map resized exactly as PAIR 0.2.1 does."""
+    from skimage.transform import resize
+    return np.stack([resize(m, size) for m in maps]).astype(np.float32) if len(maps) else \
+        np.zeros((0,) + tuple(size), np.float32)
+
+
+def gradcam(model, images, classes=None, *, layer=None, batch_size=None):
+    """GradCAM of ``layer`` (default ``architecture.gradcam_layer``). (N, H, W, C) float32 in [0, 1].
+
+    Raises :class:`MethodError` for a model without a convolutional layer (e.g. the MLP).
+    """
+    layer = gradcam_layer(model, layer)
+    x = model.check_images(images)
+    classes = resolve_classes(model, x, classes, batch_size)
+    values, grads = model.layer_values_and_gradients(x, classes, layer, batch_size=batch_size)
+    maps = resize_maps(gradcam_maps(values, grads), x.shape[1:3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateMaskWarning)   # gradcam_maps already said which
+        return finish(tile_channels(maps, x.shape[-1]), "gradcam")
+
+
+def guided_gradcam(model, images, classes=None, *, layer=None, batch_size=None,
+                   guided_masks=None, gradcam_masks=None):
+    """Guided backprop ⊙ GradCAM, elementwise (the original's "GBP-GC"). (N, H, W, C) float32.
+
+    ``guided_masks`` / ``gradcam_masks``: those masks of the same images and classes, if already
+    computed.
+    """
+    x = model.check_images(images)
+    if guided_masks is None or gradcam_masks is None:
+        classes = resolve_classes(model, x, classes, batch_size)
+    if gradcam_masks is None:
+        gradcam_masks = gradcam(model, x, classes, layer=layer, batch_size=batch_size)
+    if guided_masks is None:
+        guided_masks = guided_backprop(model, x, classes, batch_size=batch_size)
+    return finish(guided_masks * gradcam_masks, "guided_gradcam")

@@ -1,0 +1,97 @@
+"""The methods by name: their functions, figure labels, the original's settings, and which
+models can run them.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .base import MethodError
+from .baselines import edge
+from .gradcam import gradcam, guided_gradcam
+from .gradients import gradient, gradient_x_input, guided_backprop
+from .integrated_gradients import integrated_gradients
+from .smoothing import ig_smoothgrad, smoothgrad, vargrad
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method: ``function(model, images, classes=None, *, batch_size=None, **defaults)``.
+
+    ``parts``: (keyword, method, settings passed on) for masks it is made of, so that
+    :func:`~sanity_checks.methods.compute_masks` computes a shared gradient, guided backprop or
+    GradCAM once. ``noisy`` methods also take ``seed``.
+    """
+
+    name: str
+    label: str
+    function: Callable
+    defaults: dict = field(default_factory=dict)
+    needs_conv_layer: bool = False
+    noisy: bool = False
+    parts: tuple = ()
+
+
+_SPECS = (
+    MethodSpec("gradient", "Gradient", gradient),
+    MethodSpec("gradient_x_input", "Gradient⊙Input", gradient_x_input,
+               parts=(("gradient_masks", "gradient", ()),)),
+    MethodSpec("integrated_gradients", "Integrated Gradients", integrated_gradients,
+               {"x_steps": 50, "baseline": None}),
+    MethodSpec("guided_backprop", "Guided BackProp", guided_backprop),
+    MethodSpec("gradcam", "GradCAM", gradcam, {"layer": None}, needs_conv_layer=True),
+    MethodSpec("guided_gradcam", "Guided GradCAM", guided_gradcam, {"layer": None}, needs_conv_layer=True,
+               parts=(("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer",)))),
+    MethodSpec("smoothgrad", "SmoothGrad", smoothgrad,
+               {"stdev_spread": 0.15, "nsamples": 50, "magnitude": False}, noisy=True),
+    MethodSpec("ig_smoothgrad", "IG-SmoothGrad", ig_smoothgrad,
+               {"stdev_spread": 0.15, "nsamples": 25, "magnitude": False, "x_steps": 50, "baseline": None},
+               noisy=True),
+    MethodSpec("vargrad", "VarGrad", vargrad, {"stdev_spread": 0.15, "nruns": 25}, noisy=True),
+    MethodSpec("edge", "Edge detector", edge),
+)
+
+SPECS = {spec.name: spec for spec in _SPECS}
+#: name -> function(model, images, classes=None, **settings) -> (N, H, W, C) float32 masks.
+METHODS = {spec.name: spec.function for spec in _SPECS}
+#: name -> label for figures.
+LABELS = {spec.name: spec.label for spec in _SPECS}
+#: name -> the original's settings (REFERENCE A2); copy before changing.
+DEFAULT_SETTINGS = {spec.name: dict(spec.defaults) for spec in _SPECS}
+
+
+def get_spec(name):
+    """The :class:`MethodSpec` of ``name``; unknown names raise :class:`MethodError` listing the valid ones."""
+    try:
+        return SPECS[name]
+    except (KeyError, TypeError):
+        raise MethodError(f"unknown method {name!r}; valid methods: {', '.join(SPECS)}") from None
+
+
+def get_method(name):
+    """The function of method ``name``."""
+    return get_spec(name).function
+
+
+def method_label(name):
+    """The figure label of method ``name`` (e.g. 'Guided BackProp')."""
+    return get_spec(name).label
+
+
+def supports(model, name):
+    """Whether ``model`` can run method ``name`` (GradCAM needs the architecture's gradcam_layer)."""
+    return not get_spec(name).needs_conv_layer or model.architecture.gradcam_layer is not None
+
+
+def available_methods(model):
+    """Names of the methods ``model`` can run, in registry order (no GradCAM for the MLP)."""
+    return [name for name in SPECS if supports(model, name)]
+
+
+def method_settings(name, overrides=None):
+    """The original's settings of ``name`` updated by ``overrides``; unknown keys raise MethodError."""
+    spec = get_spec(name)
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(spec.defaults))
+    if unknown:
+        valid = ", ".join(spec.defaults) or "none"
+        raise MethodError(f"unknown setting(s) {', '.join(unknown)} for {name}; valid settings: {valid}")
+    return {**spec.defaults, **overrides}
