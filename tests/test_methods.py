@@ -21,6 +21,7 @@ from sanity_checks.model import GraphModel
 from sanity_checks.models import Architecture, Block
 from sanity_checks import methods
 from sanity_checks.methods import base as methods_base
+from sanity_checks.methods.gradcam import gradcam_maps
 
 GRADCAM_LAYER = "hidden2_hconv_act"
 
@@ -184,6 +185,20 @@ def test_gradcam_equals_pair(random_cnn, pair_cnn, random_digits):
     np.testing.assert_array_equal(tiled, np.repeat(expected[..., None], 3, axis=-1))
 
 
+def test_gradcam_tf1_bilinear_resize_is_pair_0_0_4s(random_cnn, random_digits):
+    """The original ran PAIR 0.0.4, whose GradCAM upsampled with tf.image.resize_bilinear."""
+    classes = random_cnn.predict(random_digits)
+    values, grads = random_cnn.layer_values_and_gradients(random_digits, classes, GRADCAM_LAYER)
+    maps = gradcam_maps(values, grads)
+    with tf.Graph().as_default(), tf1.Session() as session:
+        expected = session.run(tf1.image.resize_bilinear(maps[..., None], (28, 28)))
+    ours = methods.gradcam(random_cnn, random_digits, resize="tf1_bilinear")
+    assert_matches(ours, expected)
+    assert not np.allclose(ours, methods.gradcam(random_cnn, random_digits), atol=1e-2)
+    with pytest.raises(SanityCheckError, match="valid: skimage, tf1_bilinear"):
+        methods.gradcam(random_cnn, random_digits, resize="nearest")
+
+
 def test_guided_gradcam_equals_pair_product(random_cnn, pair_cnn, random_digits):
     classes = random_cnn.predict(random_digits)
     expected = (pair_cnn.masks(pair_cnn.guided_backprop().GetMask, random_digits, classes)
@@ -237,7 +252,9 @@ def test_noise_is_the_documented_draw(random_digits):
 def test_chunking_does_not_change_noise_or_masks(random_cnn, random_digits, monkeypatch):
     whole = methods.smoothgrad(random_cnn, random_digits, nsamples=4, seed=2)
     whole_ig = methods.ig_smoothgrad(random_cnn, random_digits, nsamples=2, x_steps=3, seed=2)
+    noise = methods.smoothing_noise(random_digits, 4, 0.15, seed=2)
     monkeypatch.setattr(methods_base, "MAX_CHUNK_ELEMENTS", 784)   # one image per chunk
+    np.testing.assert_array_equal(methods.smoothing_noise(random_digits, 4, 0.15, seed=2), noise)
     np.testing.assert_allclose(methods.smoothgrad(random_cnn, random_digits, nsamples=4, seed=2), whole,
                                rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(methods.ig_smoothgrad(random_cnn, random_digits, nsamples=2, x_steps=3, seed=2),

@@ -3,7 +3,8 @@
 For each image: alpha_k = spatial mean of d logit[class] / d A_k over the layer's (h, w);
 map = ReLU(sum_k alpha_k A_k) (accumulated channel by channel in float32, as PAIR), divided by
 its max when the max is > 0, then resized to the input's (H, W) with
-``skimage.transform.resize`` (bilinear, order 1, PAIR's call) and copied into every input channel.
+``skimage.transform.resize`` (bilinear, order 1, PAIR 0.2.1's call; ``resize="tf1_bilinear"`` gives
+PAIR 0.0.4's ``tf.image.resize_bilinear`` instead) and copied into every input channel.
 """
 import warnings
 
@@ -48,15 +49,45 @@ def gradcam_maps(values, grads):
     return maps
 
 
-def resize_maps(maps, size):
-    """(N, h, w) -> (N, H, W) float32, each map resized exactly as PAIR 0.2.1 does."""
-    from skimage.transform import resize
-    return np.stack([resize(m, size) for m in maps]).astype(np.float32) if len(maps) else \
-        np.zeros((0,) + tuple(size), np.float32)
+RESIZES = ("skimage", "tf1_bilinear")
 
 
-def gradcam(model, images, classes=None, *, layer=None, batch_size=None):
+def _tf1_bilinear_weights(n_in, n_out):
+    """(n_out, n_in) interpolation matrix of TF1 ``resize_bilinear`` (align_corners=False, no half-pixel
+    centers): output i reads input position i * n_in / n_out."""
+    src = np.arange(n_out) * (n_in / n_out)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = (src - lo).astype(np.float32)
+    weights = np.zeros((n_out, n_in), np.float32)
+    np.add.at(weights, (np.arange(n_out), lo), 1 - frac)
+    np.add.at(weights, (np.arange(n_out), hi), frac)
+    return weights
+
+
+def resize_maps(maps, size, resize="skimage"):
+    """(N, h, w) -> (N, H, W) float32.
+
+    ``resize="skimage"``: ``skimage.transform.resize(map, (H, W))`` per map, as PAIR 0.2.1's core
+    GradCam (bilinear with half-pixel centers). ``"tf1_bilinear"``: TF1's
+    ``tf.image.resize_bilinear`` (align_corners=False) as PAIR 0.0.4, the original's version, did.
+    """
+    if resize not in RESIZES:
+        raise MethodError(f"unknown resize {resize!r}; valid: {', '.join(RESIZES)}")
+    if not len(maps):
+        return np.zeros((0,) + tuple(size), np.float32)
+    if resize == "tf1_bilinear":
+        rows, cols = (_tf1_bilinear_weights(n_in, n_out) for n_in, n_out in zip(maps.shape[1:], size))
+        return np.einsum("ih,nhw,jw->nij", rows, maps, cols).astype(np.float32)
+    from skimage.transform import resize as skimage_resize
+    return np.stack([skimage_resize(m, size) for m in maps]).astype(np.float32)
+
+
+def gradcam(model, images, classes=None, *, layer=None, resize="skimage", batch_size=None):
     """GradCAM of ``layer`` (default ``architecture.gradcam_layer``). (N, H, W, C) float32 in [0, 1].
+
+    ``resize``: how the map is upsampled to (H, W), see :func:`resize_maps` ("skimage" = PAIR 0.2.1,
+    "tf1_bilinear" = PAIR 0.0.4 as the original ran it).
 
     Raises :class:`MethodError` for a model without a convolutional layer (e.g. the MLP).
     """
@@ -64,13 +95,13 @@ def gradcam(model, images, classes=None, *, layer=None, batch_size=None):
     x = model.check_images(images)
     classes = resolve_classes(model, x, classes, batch_size)
     values, grads = model.layer_values_and_gradients(x, classes, layer, batch_size=batch_size)
-    maps = resize_maps(gradcam_maps(values, grads), x.shape[1:3])
+    maps = resize_maps(gradcam_maps(values, grads), x.shape[1:3], resize)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateMaskWarning)   # gradcam_maps already said which
         return finish(tile_channels(maps, x.shape[-1]), "gradcam")
 
 
-def guided_gradcam(model, images, classes=None, *, layer=None, batch_size=None,
+def guided_gradcam(model, images, classes=None, *, layer=None, resize="skimage", batch_size=None,
                    guided_masks=None, gradcam_masks=None):
     """Guided backprop ⊙ GradCAM, elementwise (the original's "GBP-GC"). (N, H, W, C) float32.
 
@@ -81,7 +112,7 @@ def guided_gradcam(model, images, classes=None, *, layer=None, batch_size=None,
     if guided_masks is None or gradcam_masks is None:
         classes = resolve_classes(model, x, classes, batch_size)
     if gradcam_masks is None:
-        gradcam_masks = gradcam(model, x, classes, layer=layer, batch_size=batch_size)
+        gradcam_masks = gradcam(model, x, classes, layer=layer, resize=resize, batch_size=batch_size)
     if guided_masks is None:
         guided_masks = guided_backprop(model, x, classes, batch_size=batch_size)
     return finish(guided_masks * gradcam_masks, "guided_gradcam")

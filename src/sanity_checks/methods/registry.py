@@ -37,9 +37,10 @@ _SPECS = (
     MethodSpec("integrated_gradients", "Integrated Gradients", integrated_gradients,
                {"x_steps": 50, "baseline": None}),
     MethodSpec("guided_backprop", "Guided BackProp", guided_backprop),
-    MethodSpec("gradcam", "GradCAM", gradcam, {"layer": None}, needs_conv_layer=True),
-    MethodSpec("guided_gradcam", "Guided GradCAM", guided_gradcam, {"layer": None}, needs_conv_layer=True,
-               parts=(("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer",)))),
+    MethodSpec("gradcam", "GradCAM", gradcam, {"layer": None, "resize": "skimage"}, needs_conv_layer=True),
+    MethodSpec("guided_gradcam", "Guided GradCAM", guided_gradcam, {"layer": None, "resize": "skimage"},
+               needs_conv_layer=True,
+               parts=(("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer", "resize")))),
     MethodSpec("smoothgrad", "SmoothGrad", smoothgrad,
                {"stdev_spread": 0.15, "nsamples": 50, "magnitude": False}, noisy=True),
     MethodSpec("ig_smoothgrad", "IG-SmoothGrad", ig_smoothgrad,
@@ -54,7 +55,8 @@ SPECS = {spec.name: spec for spec in _SPECS}
 METHODS = {spec.name: spec.function for spec in _SPECS}
 #: name -> label for figures.
 LABELS = {spec.name: spec.label for spec in _SPECS}
-#: name -> the original's settings (REFERENCE A2); copy before changing.
+#: name -> the original's settings (REFERENCE A2); copy before changing. GradCAM's resize is PAIR
+#: 0.2.1's ("skimage"); "tf1_bilinear" is the original's PAIR 0.0.4 upsampling.
 DEFAULT_SETTINGS = {spec.name: dict(spec.defaults) for spec in _SPECS}
 
 

@@ -37,7 +37,7 @@ def smoothing_noise(images, nsamples, stdev_spread=0.15, seed=0):
     """The noise our methods add: (N, S, H, W, C) float64 (see the module docstring)."""
     x = np.asarray(images, dtype=np.float32)
     rng = make_rng(seed)
-    return np.concatenate([noise for _, noise in _noise_chunks(x, int(nsamples), stdev_spread, rng, 1)])
+    return np.concatenate([noise for _, noise in _noise_chunks(x, int(nsamples), stdev_spread, rng, x[0].size)])
 
 
 def noisy_masks(model, images, classes, mask_fn, nsamples, stdev_spread, seed=0, work_per_sample=1):
