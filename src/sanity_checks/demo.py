@@ -12,7 +12,8 @@ QUICK_TRAINING = ["--nepochs", "3", "--max-train", "8000", "--seed", "0"]
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="demo.py", description="Train a quick CNN on MNIST and write a first result.")
+    p = argparse.ArgumentParser(prog="demo.py", description="Train quick CNNs on MNIST (true and permuted labels) and run "
+                                "the cascading randomization and the data randomization test on them.")
     p.add_argument("--data", default="mnist", help="mnist or fashion (default mnist)")
     p.add_argument("--models", default="models/demo", help="where the quick models go (default models/demo)")
     p.add_argument("--out", default="results/demo", help="where figures and results go (default results/demo)")
@@ -33,11 +34,26 @@ def quick_model(arch, data, models_dir, retrain=False, extra=()):
                              *QUICK_TRAINING, *extra])
 
 
+def model_folder(arch, data, randlabels=False, models_dir="models", quick=False):
+    """The trained model ``<models_dir>/<arch>_<data>[_randlabels]`` if it exists (and ``quick`` is off),
+    else a quick one trained (or reused) under ``<models_dir>/quick/``. Used by the notebooks."""
+    name = f"{arch}_{data}" + ("_randlabels" if randlabels else "")
+    full = os.path.join(models_dir, name)
+    if not quick and os.path.exists(os.path.join(full, METADATA_NAME)):
+        return full
+    print(f"{full} not found{' (or quick mode)' if quick else ''}: using a quick model; train the full one with "
+          f"src/train_{arch}_models.py --data {data}{' --randlabels' if randlabels else ''}")
+    return quick_model(arch, data, os.path.join(models_dir, "quick"), extra=["--randlabels"] if randlabels else ())
+
+
 def main(argv=None):
+    """Quick models, then the cascading randomization and the data randomization test on them."""
     from .data import load_dataset
+    from .experiments.commands import data_randomization_main, model_randomization_main
 
     args = parse_args(argv)
     folder = quick_model("cnn", args.data, args.models, args.retrain)
+    random_folder = quick_model("cnn", args.data, args.models, args.retrain, extra=["--randlabels"])
     meta = read_metadata(folder)
     data = load_dataset(args.data)
     model = load_model(folder)
@@ -54,10 +70,18 @@ def main(argv=None):
                                 for p, t in zip(predicted, data.y_test[:10])],
             row_labels=("test image", "gradient")), os.path.join(args.out, "gradients.png")),
     ]
-    results = {"model": folder, "data": data.name, "data_source": data.source, "accuracy": meta["accuracy"],
+    results = {"model": folder, "random_label_model": random_folder, "data": data.name,
+               "data_source": data.source, "accuracy": meta["accuracy"],
+               "random_label_accuracy": read_metadata(random_folder)["accuracy"],
                "first_10_test": {"predicted": predicted, "true": data.y_test[:10]}}
     written.append(files.save_json(results, os.path.join(args.out, "results.json")))
+    print(f"\n== cascading model parameter randomization (original method settings, 10 test images)")
+    model_randomization_main(["--model", folder, "--out", os.path.join(args.out, "cascading"), "--images", "10"])
+    print(f"\n== data randomization test (true-label vs random-label CNN)")
+    data_randomization_main(["--model", folder, "--random-model", random_folder, "--images", "10",
+                             "--out", os.path.join(args.out, "data_randomization")])
     acc = meta["accuracy"]
-    print(f"quick CNN on {data.name}: test accuracy {acc['test']:.4f} "
-          f"({np.mean(predicted == data.y_test[:10]):.0%} of the first 10 test images)")
-    print("wrote:\n  " + "\n  ".join(written))
+    print(f"\nquick CNN on {data.name}: test accuracy {acc['test']:.4f}; quick models are for a first look, "
+          f"train the full ones with src/train_cnn_models.py (see README.md)")
+    print(f"figures and results: {os.path.abspath(args.out)}/ (cascading/, data_randomization/, "
+          f"{', '.join(os.path.basename(w) for w in written)})")

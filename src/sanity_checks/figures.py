@@ -1,9 +1,16 @@
-"""Figures. Functions build and return matplotlib figures; saving is ``files.save_figure``."""
-import matplotlib
+"""Figures. Functions build and return matplotlib figures; saving is ``files.save_figure``.
 
-matplotlib.use("Agg")  # figures are written to files; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+Every figure is detached from pyplot before it is returned (:func:`detached`): scripts never open
+windows, and a notebook shows a figure only where a cell returns or displays it.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def detached(fig):
+    """Remove ``fig`` from pyplot's figure manager (it stays usable: saving, displaying)."""
+    plt.close(fig)
+    return fig
 
 
 def training_curves(history, title=""):
@@ -15,7 +22,7 @@ def training_curves(history, title=""):
     ax2.plot(epochs, [h["loss"] for h in history], marker="o", color="tab:red")
     ax2.set(xlabel="epoch", ylabel="loss (last batch)")
     fig.tight_layout()
-    return fig
+    return detached(fig)
 
 
 def image_and_mask_rows(images, masks, titles=None, row_labels=("image", "mask")):
@@ -36,7 +43,7 @@ def image_and_mask_rows(images, masks, titles=None, row_labels=("image", "mask")
     for ax, label in zip(axes[:, 0], row_labels):
         ax.set_ylabel(label)
     fig.tight_layout()
-    return fig
+    return detached(fig)
 
 
 METRIC_LABELS = {"spearman_abs": "Spearman rank correlation (ABS)",
@@ -82,7 +89,7 @@ def mask_grid(image, masks_by_step, step_labels, methods, labels=None, signed=Fa
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return fig
+    return detached(fig)
 
 
 def similarity_curves(summary, step_labels, methods, metric, labels=None, title="", ax=None):
@@ -107,7 +114,7 @@ def similarity_curves(summary, step_labels, methods, metric, labels=None, title=
     if own_figure:
         ax.legend(fontsize=7, loc="lower left", ncol=2)
         fig.tight_layout()
-        return fig
+        return detached(fig)
     return ax
 
 
@@ -125,4 +132,4 @@ def bar_chart(summary, methods, metric, step, labels=None, title=""):
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return fig
+    return detached(fig)

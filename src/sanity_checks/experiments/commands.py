@@ -31,11 +31,19 @@ def add_common_arguments(p):
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
 
 
-def test_images(model, n, data_root="data"):
-    """The first ``n`` test images of the data set the model was trained on, and their labels."""
+def test_images(model, n, data_root="data", image_dir=None):
+    """The first ``n`` test images of the data set the model was trained on, and their labels.
+
+    ImageNet models (Inception v3) take the first ``n`` image files of ``image_dir`` (default
+    doc/data) instead, preprocessed as the original, with no labels.
+    """
     from ..data import load_dataset
 
     name = getattr(model, "metadata", {}).get("data")
+    if name == "imagenet":
+        from ..imagenet import load_image_dir
+        data = load_image_dir(image_dir or os.path.join("doc", "data"), n)
+        return data, data.x_test, data.y_test
     if name is None:
         raise SanityCheckError("the model's metadata.json names no data set")
     data = load_dataset(name, root=data_root)
@@ -86,13 +94,19 @@ def model_randomization_main(argv=None):
     p.add_argument("--fixed-class", action="store_true",
                    help="explain the trained model's class at every step (default: the current model's own "
                         "top class, as the original)")
+    p.add_argument("--image-dir", default=None,
+                   help="ImageNet models: folder of images, the first --images in name order (default doc/data)")
     add_common_arguments(p)
     args = p.parse_args(argv)
     if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
         p.error("--noise-levels must be >= 0")
 
     model = load_model(args.model)
-    data, images, labels = test_images(model, args.images, args.data_root)
+    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir)
+    if getattr(data, "files", None):
+        from ..imagenet import describe_predictions
+        print(f"{len(images)} images, the trained model's top class:\n"
+              + describe_predictions(model, images, [os.path.basename(f) for f in data.files]))
     model_name = f"{model.architecture.name.upper()} on {data.name}"
     if args.mode == "noise":
         runs = [(level, "cascading", Strategy("noise", level, relative=args.relative_noise))
@@ -102,7 +116,8 @@ def model_randomization_main(argv=None):
     outcomes = [model_randomization.run(
         model, images, mode=mode, blocks=args.blocks, methods=args.methods, metrics=args.metrics, strategy=strategy,
         seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args),
-        eval_data=(data.x_test, data.y_test), level=level) for level, mode, strategy in runs]
+        eval_data=(data.x_test, data.y_test) if data.y_test is not None else None, level=level)
+        for level, mode, strategy in runs]
     rows = [row for result in outcomes for row in result.rows]
     settings = {**outcomes[0].settings, "mode": args.mode, "quick": args.quick}
     if args.mode == "noise":
@@ -142,7 +157,9 @@ def noise_figures(outcomes, levels, model_name, relative):
         axes[0, 0].legend(fontsize=7, loc="lower left", ncol=2)
         fig.suptitle(f"{model_name}: cascading noise, {outcomes[0].settings['n_images']} images", fontsize=10)
         fig.tight_layout()
-        out[f"noise_curves_{metric}.png"] = fig
+        out[f"noise_curves_{metric}.png"] = figures.detached(fig)
+    if not outcomes[0].accuracy:   # no labelled evaluation data (ImageNet image folders)
+        return out
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for level, result in zip(levels, outcomes):
         ax.plot(labels, [result.accuracy[s] for s in labels], marker="o", label=f"std {level}")
@@ -150,7 +167,7 @@ def noise_figures(outcomes, levels, model_name, relative):
     ax.tick_params(axis="x", rotation=60)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out["noise_accuracy.png"] = fig
+    out["noise_accuracy.png"] = figures.detached(fig)
     return out
 
 

@@ -22,6 +22,20 @@ def summarize(rows):
     return {m: dict(s) for m, s in summary.items()}
 
 
+def summary_frame(rows, metric, stat="mean"):
+    """A pandas table of ``stat`` ('mean' or 'std') over images: rows methods, columns model states in order."""
+    import pandas as pd
+
+    frame = pd.DataFrame([r for r in rows if r["metric"] == metric])
+    if frame.empty:
+        return frame
+    table = frame.pivot_table(index="method", columns="step", values="value",
+                              aggfunc="mean" if stat == "mean" else (lambda v: float(np.std(v))))
+    steps = frame.drop_duplicates("step").sort_values("step_index")["step"].tolist()
+    methods = list(dict.fromkeys(frame["method"]))
+    return table.loc[methods, steps]
+
+
 def write_csv(rows, path, columns=COLUMNS):
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
