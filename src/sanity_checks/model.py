@@ -242,7 +242,15 @@ class GraphModel:
         return folder
 
     def restore(self, checkpoint_prefix):
-        """Read weights from a checkpoint (read only: the files are never written)."""
+        """Read weights from a checkpoint (read only: the files are never written).
+
+        Variable names and shapes are compared first: a checkpoint that lacks any of the model's
+        variables, or holds one with another shape, raises :class:`ModelError` naming them.
+        """
+        mismatches = checkpoint_mismatches(checkpoint_prefix, self.variables)
+        if mismatches:
+            raise ModelError(f"{checkpoint_prefix} does not fit {self.architecture.name} "
+                             f"({self.architecture.num_classes} classes): " + mismatches)
         with self.graph.as_default():
             saver = tf1.train.Saver(var_list=self.variables)
         saver.restore(self.session, checkpoint_prefix)
@@ -257,6 +265,36 @@ class GraphModel:
         self.close()
 
 
+def checkpoint_mismatches(checkpoint_prefix, variables, show=8):
+    """'' if the checkpoint holds every variable with its shape, else a one-line description.
+
+    Works for V1 and V2 checkpoints (``tf1.train.list_variables``); extra checkpoint variables
+    (e.g. a training step counter) are allowed.
+    """
+    try:
+        stored = {name: list(shape) for name, shape in tf1.train.list_variables(checkpoint_prefix)}
+    except (tf.errors.OpError, ValueError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelError(f"cannot read checkpoint {checkpoint_prefix}: {message}") from None
+    bad = []
+    for v in variables:
+        name, shape = v.op.name, v.shape.as_list()
+        if name not in stored:
+            bad.append(f"{name} (not in the checkpoint)")
+        elif stored[name] != shape:
+            bad.append(f"{name} (checkpoint {stored[name]}, model {shape})")
+    if not bad:
+        return ""
+    text = f"{len(bad)} of {len(variables)} variables do not match: " + ", ".join(bad[:show])
+    if len(bad) > show:
+        text += f", and {len(bad) - show} more"
+    if len(bad) == len(variables):
+        names = sorted(stored)
+        text += f"; the checkpoint holds {len(names)} variables: " + ", ".join(names[:show]) + \
+            (", ..." if len(names) > show else "")
+    return text
+
+
 def read_metadata(folder):
     path = os.path.join(folder, METADATA_NAME)
     if not os.path.isfile(path):
@@ -267,7 +305,14 @@ def read_metadata(folder):
 
 
 def load_model(folder):
-    """Load a trained model folder (``model.ckpt.*`` + ``metadata.json``) into a :class:`GraphModel`."""
+    """Load a trained model folder (``model.ckpt.*`` + ``metadata.json``) into a :class:`GraphModel`.
+
+    A folder holding the public Inception v3 checkpoint (``inception_v3.ckpt``, no metadata.json),
+    or named like one (``models/inceptionv3``), goes to :func:`sanity_checks.imagenet.load_inception_v3`.
+    """
+    from . import imagenet
+    if imagenet.is_inception_folder(folder):
+        return imagenet.load_inception_v3(folder)
     if not os.path.isdir(folder):
         raise ModelError(f"model folder {folder} does not exist")
     meta = read_metadata(folder)

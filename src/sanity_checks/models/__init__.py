@@ -49,13 +49,8 @@ class Architecture:
 
 
 def get_architecture(name: str) -> Architecture:
-    from . import mnist_cnn, mnist_mlp
-    registry = {m.ARCHITECTURE.name: m.ARCHITECTURE for m in (mnist_cnn, mnist_mlp)}
-    try:
-        from . import inception_v3
-        registry[inception_v3.ARCHITECTURE.name] = inception_v3.ARCHITECTURE
-    except ImportError:
-        pass
+    from . import inception_v3, mnist_cnn, mnist_mlp
+    registry = {m.ARCHITECTURE.name: m.ARCHITECTURE for m in (mnist_cnn, mnist_mlp, inception_v3)}
     if name not in registry:
         raise ModelError(f"unknown architecture {name!r}; valid: {', '.join(sorted(registry))}")
     return registry[name]
