@@ -13,7 +13,8 @@ scikit-image 0.15) did, and where this module differs:
   degenerate mask gives finite values instead of NaN (see the functions), and
   ``diverging_norm`` also offers a ``mode="maxabs"`` option that keeps 0 at 0.
 * ``spearman_abs`` / ``spearman_signed`` are ``scipy.stats.spearmanr`` on the flattened
-  normalized masks, as in the original. Difference: if either normalized mask is constant,
+  normalized masks, as in the original. Difference: two identical masks give 1.0 even if
+  constant (the all-zero GradCAM of an image compared with itself); if only one is constant,
   Spearman is undefined (the original got ``nan``). We return ``0.0`` and emit a
   :class:`DegenerateMaskWarning`.
 * ``ssim`` uses the effective settings of ``skimage.measure.compare_ssim(..., gaussian_weights=True,
@@ -92,7 +93,13 @@ def _check_pair(a, b):
 
 
 def _correlation(x, y, kind="spearman"):
-    """Spearman/Pearson of two 1-D vectors; 0.0 plus a warning if either is constant."""
+    """Spearman/Pearson of two 1-D vectors; 0.0 plus a warning if one is constant.
+
+    Two identical vectors give 1.0 even when constant: two degenerate masks (e.g. the all-zero
+    GradCAM of one image under the trained model, compared with itself) did not change.
+    """
+    if np.array_equal(x, y):
+        return 1.0
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         warnings.warn(f"{kind} correlation is undefined for a constant (e.g. all-zero) mask; "
                       "returning 0.0 (the original code would give nan)",
