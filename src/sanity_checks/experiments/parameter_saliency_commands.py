@@ -3,8 +3,9 @@
 Images and reference statistics come from the model's own data set (``metadata.json`` names it:
 test images by id, statistics over the validation split) or, for models without one (Inception v3),
 from an ImageFolder-like directory (``--imagenet_val_path``): ``<root>/<class>/<image>``, class
-folders sorted as torchvision's ImageFolder, class index + offset = label, where the offset is 1 when
-the model has one class more than there are folders (tf-slim's background class 0).
+folders and files sorted as torchvision's ImageFolder (``--reference_id`` counts in that order). A
+folder's label: its WordNet id for Inception v3 (n01440764 -> 1, tf-slim's class 0 is background),
+its number for folders named 0, 1, ..., else its sorted position (+1 if the model has one class more).
 """
 import argparse
 import os
@@ -39,28 +40,22 @@ class Source:
     """Where a model's images, labels and class names come from."""
 
     def __init__(self, model, data_root="data", imagenet_val_path=None):
+        from ..data import ALIASES, NAMES, load_dataset
         from ..images import image_folder
 
         self.model, self.data, self.folder = model, None, None
         name = getattr(model, "metadata", {}).get("data")
-        num_classes = model.architecture.num_classes
         if imagenet_val_path:
             self.folder = image_folder(imagenet_val_path)
-            n_folders = len(self.folder.classes)
-            if num_classes - n_folders not in (0, 1):
-                raise SanityCheckError(f"{imagenet_val_path} has {n_folders} class folders; "
-                                       f"{model.architecture.name} has {num_classes} classes")
-            self.label_offset = num_classes - n_folders
-            self.description = imagenet_val_path
-        elif name:
-            from ..data import load_dataset
+            self.label_of_folder = folder_labels(self.folder.classes, model.architecture)
+            self.description = f"image folder {imagenet_val_path}"
+        elif name in NAMES or name in ALIASES:
             self.data = load_dataset(name, root=data_root)
             self.description = f"{self.data.name} test set"
         else:
-            raise SanityCheckError(f"the model's metadata names no data set: pass --imagenet_val_path "
+            raise SanityCheckError(f"no built-in images for this model (data set {name!r}): pass --imagenet_val_path "
                                    f"(<root>/<class>/<image>)")
-        names = model.architecture.extra.get("class_names")
-        self.class_names = list(self.data.class_names if self.data else names() if callable(names) else names or [])
+        self.class_names = self.data.class_names if self.data else class_names(model.architecture)
 
     def __len__(self):
         return len(self.data.x_test) if self.data else len(self.folder)
@@ -73,13 +68,13 @@ class Source:
         if self.data:
             return self.data.x_test[index], int(self.data.y_test[index])
         return read_image(self.folder.paths[index], self.model.architecture), \
-            int(self.folder.targets[index]) + self.label_offset
+            int(self.label_of_folder[self.folder.targets[index]])
 
     def reference(self, limit=None):
         if self.data:
             return ps.reference_from_arrays(self.data.x_val, self.data.y_val, f"{self.data.name} validation split",
                                             limit)
-        return ps.reference_from_folder(self.folder, self.model.architecture, self.label_offset, limit)
+        return ps.reference_from_folder(self.folder, self.model.architecture, self.label_of_folder, limit)
 
     def misclassified(self, max_images, seed=0):
         """Up to ``max_images`` misclassified images, labels and ids: the test set in order, or a
@@ -109,19 +104,50 @@ class Source:
         return f"{label} ({self.class_names[label]})" if label < len(self.class_names) else str(label)
 
 
-def prepare(args):
-    """Model, image source, ParameterSaliency and (cached) reference statistics from the common arguments."""
+def class_names(architecture):
+    """Names of the model's classes where known (Inception v3: ImageNet's), else []."""
+    if architecture.name == "inception_v3":
+        from ..imagenet import class_names as imagenet_names
+        return imagenet_names()
+    return list(architecture.extra.get("class_names", []))
+
+
+def folder_labels(classes, architecture):
+    """The label of each class folder: by WordNet id (n01440764, ...) for Inception v3, by number for
+    folders named 0, 1, ..., else sorted position + 1 if the model has one class more (background 0)."""
+    num_classes = architecture.num_classes
+    if architecture.name == "inception_v3" and all(c.startswith("n") for c in classes):
+        from ..imagenet import wordnet_id
+        by_id = {wordnet_id(k): k for k in range(1, num_classes)}
+        unknown = [c for c in classes if c not in by_id]
+        if not unknown:
+            return np.array([by_id[c] for c in classes])
+        raise SanityCheckError(f"class folders that are no ImageNet WordNet id: {', '.join(unknown[:5])}")
+    if all(c.isdigit() for c in classes) and all(int(c) < num_classes for c in classes):
+        return np.array([int(c) for c in classes])
+    if num_classes - len(classes) in (0, 1):
+        return np.arange(len(classes)) + num_classes - len(classes)
+    raise SanityCheckError(f"cannot map {len(classes)} class folders to the {num_classes} classes of "
+                           f"{architecture.name}: name them by class id (0, 1, ...)")
+
+
+def load(args):
+    """The model and where its images come from."""
     if args.max_reference_images is not None and args.max_reference_images < 2:
         raise SanityCheckError(f"--max_reference_images must be at least 2, got {args.max_reference_images}")
     model = load_model(args.model)
-    source = Source(model, args.data_root, args.imagenet_val_path)
+    return model, Source(model, args.data_root, args.imagenet_val_path)
+
+
+def statistics(args, model, source):
+    """The ParameterSaliency and its reference statistics (cached beside the model)."""
     saliency = ps.ParameterSaliency(model, dense=args.dense, signed=args.signed)
     start = time.time()
     stats = ps.cached_reference_stats(saliency, source.reference(args.max_reference_images), args.model,
                                       progress=not args.quiet)
     print(f"reference statistics over {stats.settings['reference']['description']}: "
           + ("cached" if stats.from_cache else f"computed in {time.time() - start:.1f} s"))
-    return model, source, saliency, stats
+    return saliency, stats
 
 
 # ---------------------------------------------------------------------------------- input-space saliency
@@ -132,7 +158,8 @@ def input_saliency_args(argv=None):
         description="Parameter-space saliency of one image (which filters the model blames for its loss) and the "
                     "input-space saliency of its top-k filters (Levin et al.).")
     add_model_arguments(p)
-    p.add_argument("--image_path", default=None, help="an image file (png, jpg, ... or .npy in the model's input range)")
+    p.add_argument("--image_path", default=None,
+                   help="an image file (png, jpg, ... or .npy in the model's input range)")
     p.add_argument("--image_target_label", type=int, default=None, help="the true label of --image_path")
     p.add_argument("--reference_id", type=int, default=None,
                    help="index into the model's test set (or the --imagenet_val_path folder)")
@@ -154,7 +181,7 @@ def input_saliency_main(argv=None):
     args = input_saliency_args(argv)
     if args.image_path is not None and not os.path.isfile(args.image_path):
         raise SanityCheckError(f"image {args.image_path} does not exist")
-    model, source, saliency, stats = prepare(args)
+    model, source = load(args)
     arch = model.architecture
     if args.image_path is not None:
         if not 0 <= args.image_target_label < arch.num_classes:
@@ -165,6 +192,7 @@ def input_saliency_main(argv=None):
     else:
         image, label = source.item(args.reference_id)
         tag = str(args.reference_id)
+    saliency, stats = statistics(args, model, source)
     predicted = int(model.predict(image[None])[0])
     top = None
     if args.compare_random:
@@ -218,7 +246,8 @@ def pruning_main(argv=None):
     from . import pruning
 
     args = pruning_args(argv)
-    model, source, saliency, stats = prepare(args)
+    model, source = load(args)
+    saliency, stats = statistics(args, model, source)
     x, y, ids = source.misclassified(args.max_images, args.seed)
     if len(ids) == 0:
         raise SanityCheckError(f"the model classifies every image of the {source.description} correctly")

@@ -130,18 +130,19 @@ def pruning_check(model, saliency, stats, images, labels, ids=None, k_max=10, mo
 
 
 def summarize(rows):
-    """{mode: {k: {flip_rate, changed_rate, mean_delta_p_true, mean_delta_p_predicted, n}}}.
+    """{mode: {k: {flip_rate, flip_rate_se, changed_rate, mean_delta_p_true, mean_delta_p_predicted, n}}}.
 
-    ``flip_rate``: fraction of images now predicted as their true label; ``changed_rate``: fraction
-    whose prediction differs from the original (wrong) one.
+    ``flip_rate``: fraction of images now predicted as their true label (``flip_rate_se`` its binomial
+    standard error); ``changed_rate``: fraction whose prediction differs from the original (wrong) one.
     """
     out = {}
     for mode in dict.fromkeys(r["mode"] for r in rows):
         out[mode] = {}
         for k in sorted({r["k"] for r in rows if r["mode"] == mode}):
             group = [r for r in rows if r["mode"] == mode and r["k"] == k]
+            flip_rate = float(np.mean([r["flipped"] for r in group]))
             out[mode][k] = {
-                "flip_rate": float(np.mean([r["flipped"] for r in group])),
+                "flip_rate": flip_rate, "flip_rate_se": float(np.sqrt(flip_rate * (1 - flip_rate) / len(group))),
                 "changed_rate": float(np.mean([r["prediction"] != r["predicted"] for r in group])),
                 "mean_delta_p_true": float(np.mean([r["delta_p_true"] for r in group])),
                 "mean_delta_p_predicted": float(np.mean([r["delta_p_predicted"] for r in group])),
@@ -163,9 +164,9 @@ LABELS = {"salient": "most salient", "random": "random", "least": "least salient
 
 def flip_rate_figure(summary, title=""):
     """Flip rate (prediction -> true label) and mean change of p(true label) versus k, one line per mode."""
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..figures import detached
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
     for mode, by_k in summary.items():
@@ -179,4 +180,4 @@ def flip_rate_figure(summary, title=""):
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return fig
+    return detached(fig)
