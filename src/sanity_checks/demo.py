@@ -21,7 +21,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def quick_model(arch, data, models_dir, retrain=False, extra=()):
+def quick_model(arch, data, models_dir, retrain=False, extra=(), data_root="data"):
     """Train (or reuse) a quick model; returns its folder."""
     from .train import main as train_main
 
@@ -31,10 +31,10 @@ def quick_model(arch, data, models_dir, retrain=False, extra=()):
         print(f"reusing {folder} (--retrain to train it again)")
         return folder
     return train_main(arch, ["--data", data, "--savemodelpath", models_dir, "--name", name,
-                             *QUICK_TRAINING, *extra])
+                             "--data-root", data_root, *QUICK_TRAINING, *extra])
 
 
-def model_folder(arch, data, randlabels=False, models_dir="models", quick=False):
+def model_folder(arch, data, randlabels=False, models_dir="models", quick=False, data_root="data"):
     """The trained model ``<models_dir>/<arch>_<data>[_randlabels]`` if it exists (and ``quick`` is off),
     else a quick one trained (or reused) under ``<models_dir>/quick/``. Used by the notebooks."""
     name = f"{arch}_{data}" + ("_randlabels" if randlabels else "")
@@ -43,7 +43,8 @@ def model_folder(arch, data, randlabels=False, models_dir="models", quick=False)
         return full
     print(f"{full} not found{' (or quick mode)' if quick else ''}: using a quick model; train the full one with "
           f"src/train_{arch}_models.py --data {data}{' --randlabels' if randlabels else ''}")
-    return quick_model(arch, data, os.path.join(models_dir, "quick"), extra=["--randlabels"] if randlabels else ())
+    return quick_model(arch, data, os.path.join(models_dir, "quick"), extra=["--randlabels"] if randlabels else (),
+                       data_root=data_root)
 
 
 def main(argv=None):
