@@ -7,7 +7,8 @@
   anything is restored, so a checkpoint of another network or class count is refused by name.
 - :func:`write_random_checkpoint` writes a randomly initialized checkpoint in the same layout, for
   tests, timing and notebooks run without the real weights (the loaded model says so in its
-  metadata).
+  metadata); :func:`pretrained_or_random` picks the real checkpoint when it is there.
+- :func:`load_image_dir`: a folder of images (the demo photographs of ``doc/data``) as inputs.
 - :func:`load_image`: the original's ``LoadImage``: PIL RGB, resized to 299x299 with Lanczos
   (PIL's old ``ANTIALIAS``), scaled to [-1, 1] by ``x / 127.5 - 1``.
 - :func:`class_names`: 1001 names for the model's outputs, 0 = 'background', k = ImageNet class
@@ -110,6 +111,29 @@ def write_random_checkpoint(folder, seed=0, overwrite=False):
     with open(os.path.join(folder, RANDOM_MARKER), "w") as f:
         json.dump({"seed": int(seed), "note": "randomly initialized Inception v3, not the trained weights"}, f)
     return prefix
+
+
+def pretrained_or_random(folder=DEFAULT_FOLDER, random_folder=None, seed=0):
+    """``(folder, True)`` if ``folder`` holds the checkpoint; else ``(random_folder, False)`` after
+    writing a random checkpoint there once (default: ``sanity_checks_random_inceptionv3`` in the
+    temporary directory, reused by later calls). For notebooks and demos that must run everywhere.
+    """
+    if checkpoint_prefix(folder):
+        return folder, True
+    if random_folder is None:
+        import tempfile
+        random_folder = os.path.join(tempfile.gettempdir(), "sanity_checks_random_inceptionv3")
+    if not (checkpoint_prefix(random_folder) and os.path.isfile(os.path.join(random_folder, RANDOM_MARKER))):
+        write_random_checkpoint(random_folder, seed=seed, overwrite=True)
+    return random_folder, False
+
+
+#: The original Inception notebooks' methods, in their column order.
+NOTEBOOK_METHODS = ["gradient", "smoothgrad", "gradient_x_input", "guided_backprop", "gradcam", "guided_gradcam",
+                    "integrated_gradients", "ig_smoothgrad"]
+#: Few noise samples and path points: a smoke-test setting for notebooks and CI, not for numbers.
+QUICK_SETTINGS = {"smoothgrad": {"nsamples": 2}, "vargrad": {"nruns": 2}, "integrated_gradients": {"x_steps": 4},
+                  "ig_smoothgrad": {"nsamples": 2, "x_steps": 4}}
 
 
 # ---------------------------------------------------------------------------------- images
