@@ -161,3 +161,17 @@ def test_cli_errors_are_one_line(model_folder, data_root, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "does not exist" in done.stderr
     assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def test_set_overrides_method_settings():
+    from argparse import Namespace
+
+    from sanity_checks.experiments.commands import method_settings, parse_override
+    assert parse_override("smoothgrad.nsamples=100") == ("smoothgrad", "nsamples", 100)
+    assert parse_override("gradcam.resize=tf1_bilinear") == ("gradcam", "resize", "tf1_bilinear")
+    settings = method_settings(Namespace(quick=True, overrides=["smoothgrad.nsamples=7", "smoothgrad.magnitude=true"]))
+    assert settings["smoothgrad"] == {"nsamples": 7, "magnitude": True}
+    assert settings["vargrad"] == QUICK_SETTINGS["vargrad"]
+    assert method_settings(Namespace(quick=False, overrides=[])) is None
+    with pytest.raises(SanityCheckError, match="valid settings: stdev_spread, nsamples, magnitude"):
+        method_settings(Namespace(quick=False, overrides=["smoothgrad.samples=3"]))

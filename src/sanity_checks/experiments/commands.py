@@ -29,6 +29,9 @@ def add_common_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="few noise samples and IG steps (smoke test; the defaults are the original settings)")
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
+                   help="change one method setting, e.g. --set smoothgrad.nsamples=100 "
+                        "--set gradcam.resize=tf1_bilinear (repeatable; applied after --quick)")
 
 
 def test_images(model, n, data_root="data", image_dir=None):
@@ -52,8 +55,32 @@ def test_images(model, n, data_root="data", image_dir=None):
     return data, data.x_test[:n], data.y_test[:n]
 
 
+def parse_override(text):
+    """'smoothgrad.nsamples=100' -> ('smoothgrad', 'nsamples', 100); numbers and true/false are converted."""
+    import json
+
+    try:
+        key, raw = text.split("=", 1)
+        method, setting = key.split(".", 1)
+    except ValueError:
+        raise SanityCheckError(f"--set takes METHOD.SETTING=VALUE (e.g. smoothgrad.nsamples=100), got {text!r}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return method, setting, value
+
+
 def method_settings(args):
-    return QUICK_SETTINGS if args.quick else None
+    """The per-method settings of a run: the original's, or --quick's, changed by every --set."""
+    from ..methods import method_settings as check_settings
+
+    settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
+    for text in args.overrides:
+        method, setting, value = parse_override(text)
+        settings.setdefault(method, {})[setting] = value
+        check_settings(method, settings[method])  # unknown methods or settings are refused here
+    return settings or None
 
 
 def randomization_figures(result, model_name, prefix=""):
