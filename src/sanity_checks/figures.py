@@ -13,6 +13,18 @@ def detached(fig):
     return fig
 
 
+def image_axes(axes, titles=None, fontsize=9):
+    """Image panels: no ticks; optional titles (long ones, e.g. Inception block names, slanted)."""
+    axes = np.ravel(axes)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if titles is not None:
+        slant = any(len(t) > 10 for t in titles)
+        for ax, t in zip(axes, titles):
+            ax.set_title(t, fontsize=fontsize, rotation=45 if slant else 0, ha="left" if slant else "center")
+
+
 def training_curves(history, title=""):
     """Validation accuracy and last-batch loss per epoch (``history`` from ``train.train``)."""
     epochs = [h["epoch"] for h in history]
@@ -37,9 +49,7 @@ def image_and_mask_rows(images, masks, titles=None, row_labels=("image", "mask")
         axes[1, i].imshow(mask / span, cmap="bwr", vmin=-1, vmax=1)
         if titles is not None:
             axes[0, i].set_title(titles[i], fontsize=8)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
+    image_axes(axes)
     for ax, label in zip(axes[:, 0], row_labels):
         ax.set_ylabel(label)
     fig.tight_layout()
@@ -81,11 +91,8 @@ def mask_grid(image, masks_by_step, step_labels, methods, labels=None, signed=Fa
                 axes[r, c].imshow(norm, cmap="bwr", vmin=-1, vmax=1)
             else:
                 axes[r, c].imshow(abs_norm(mask), cmap="gray", vmin=0, vmax=1)
-    for c, step in enumerate(["input"] + list(step_labels)):
-        axes[0, c].set_title(step, fontsize=7, rotation=45 if len(step) > 8 else 0, ha="left" if len(step) > 8 else "center")
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
+    image_axes(axes)
+    image_axes(axes[0], ["input"] + list(step_labels), fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

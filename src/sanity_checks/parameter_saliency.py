@@ -439,16 +439,13 @@ def input_saliency_figure(image, heat, input_range=(0.0, 1.0), title=""):
     """The image, the heat map (jet) and their overlay side by side."""
     import matplotlib.pyplot as plt
 
-    from .figures import detached
+    from .figures import detached, image_axes
 
     fig, axes = plt.subplots(1, 3, figsize=(8, 3.1))
     axes[0].imshow(to_display(image, input_range), interpolation="nearest")
     axes[1].imshow(heat, cmap="jet", vmin=0, vmax=1, interpolation="nearest")
     axes[2].imshow(overlay(image, heat, input_range), interpolation="nearest")
-    for ax, name in zip(axes, ("image", "input-space saliency", "overlay")):
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    image_axes(axes, ("image", "input-space saliency", "overlay"))
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
