@@ -13,7 +13,7 @@ The auxiliary head ``InceptionV3/AuxLogits`` is built (its variables are in the 
 but belongs to no block, so it is never randomized, as in the original: it branches off Mixed_6e
 and does not feed the main logits, so it cannot change any mask.
 """
-from ..compat import slim, tf1  # noqa: F401  (the shim must run before tf_slim.nets imports layers)
+from ..compat import slim  # the shim must run before tf_slim.nets imports its layers
 from . import Architecture, Block
 
 SCOPE = "InceptionV3"
