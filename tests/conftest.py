@@ -38,6 +38,16 @@ def random_cnn():
     model.close()
 
 
+@pytest.fixture(scope="module")
+def cnn():
+    """A random-weight CNN (seed 21) of the test module's own, which its tests may randomize or prune
+    (each test restores the weights it changes)."""
+    from sanity_checks.model import GraphModel
+    model = GraphModel("cnn", seed=21)
+    yield model
+    model.close()
+
+
 @pytest.fixture(scope="session")
 def random_mlp():
     """A random-weight MLP (seed 7) shared by the session; do not change its weights."""

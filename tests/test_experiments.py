@@ -17,12 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["gradient", "guided_backprop", "gradcam", "edge"]
 
 
-@pytest.fixture(scope="module")
-def cnn():
-    model = GraphModel("cnn", seed=21)
-    yield model
-    model.close()
-
 
 @pytest.fixture(scope="module")
 def images():

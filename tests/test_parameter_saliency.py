@@ -76,13 +76,6 @@ def tiny():
     model.close()
 
 
-@pytest.fixture(scope="module")
-def cnn():
-    """A random CNN these tests may prune (restored after each use)."""
-    model = GraphModel("cnn", seed=21)
-    yield model
-    model.close()
-
 
 # ------------------------------------------------------------------ profiles
 

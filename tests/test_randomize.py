@@ -9,12 +9,6 @@ from sanity_checks.model import GraphModel, load_model
 from sanity_checks.randomize import Randomizer, Strategy, cascading_steps, independent_steps
 
 
-@pytest.fixture(scope="module")
-def cnn():
-    model = GraphModel("cnn", seed=11)
-    yield model
-    model.close()
-
 
 def changed_variables(model, snapshot):
     now = model.get_weights()
