@@ -23,6 +23,31 @@ def atomic_path(path):
         raise
 
 
+@contextlib.contextmanager
+def atomic_folder(path):
+    """Yield an empty temporary folder beside ``path``; on success it replaces ``path`` (an existing
+    folder is moved aside first, then removed), on error it is removed and ``path`` is untouched."""
+    import shutil
+
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=parent)
+    try:
+        yield tmp
+        old = None
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=f".old-{name}-", dir=parent)
+            os.rmdir(old)
+            os.rename(path, old)
+        os.rename(tmp, path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def save_json(obj, path):
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True, default=_to_builtin)

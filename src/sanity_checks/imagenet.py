@@ -101,16 +101,22 @@ def write_random_checkpoint(folder, seed=0, overwrite=False):
     from .compat import tf1
     from .model import GraphModel
 
+    from .files import atomic_folder
+
     if checkpoint_prefix(folder) and not overwrite:
         raise ModelError(f"{folder} already holds {CHECKPOINT_NAME}; pass overwrite=True to replace it")
-    os.makedirs(folder, exist_ok=True)
-    prefix = os.path.join(folder, CHECKPOINT_NAME)
-    with GraphModel("inception_v3", seed=seed) as model, model.graph.as_default():
-        saver = tf1.train.Saver(var_list=model.variables)
-        saver.save(model.session, prefix, write_meta_graph=False, write_state=False)
-    with open(os.path.join(folder, RANDOM_MARKER), "w") as f:
-        json.dump({"seed": int(seed), "note": "randomly initialized Inception v3, not the trained weights"}, f)
-    return prefix
+    others = [f for f in (os.listdir(folder) if os.path.isdir(folder) else [])
+              if not f.startswith((CHECKPOINT_NAME, RANDOM_MARKER, "checkpoint"))]
+    if others:  # the folder is replaced as a whole: never take a user's other files with it
+        raise ModelError(f"{folder} holds other files ({', '.join(sorted(others)[:3])}); "
+                         "write the random checkpoint to an empty or new folder")
+    with atomic_folder(folder) as tmp:  # complete or absent: safe for notebooks running side by side
+        with GraphModel("inception_v3", seed=seed) as model, model.graph.as_default():
+            saver = tf1.train.Saver(var_list=model.variables)
+            saver.save(model.session, os.path.join(tmp, CHECKPOINT_NAME), write_meta_graph=False, write_state=False)
+        with open(os.path.join(tmp, RANDOM_MARKER), "w") as f:
+            json.dump({"seed": int(seed), "note": "randomly initialized Inception v3, not the trained weights"}, f)
+    return os.path.join(folder, CHECKPOINT_NAME)
 
 
 def pretrained_or_random(folder=DEFAULT_FOLDER, random_folder=None, seed=0):

@@ -16,8 +16,6 @@ variables, with ReLU gradients overridden: it always sees the weights the sessio
 """
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
@@ -218,27 +216,14 @@ class GraphModel:
 
     def save(self, folder, metadata=None):
         """Write checkpoint + metadata to ``folder`` atomically (a temp folder renamed into place)."""
-        folder = os.path.abspath(folder)
-        parent = os.path.dirname(folder)
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".tmp-" + os.path.basename(folder) + "-", dir=parent)
-        try:
+        from .files import atomic_folder
+
+        with atomic_folder(folder) as tmp:
             with self.graph.as_default():
                 saver = tf1.train.Saver(var_list=self.variables, max_to_keep=1)
             saver.save(self.session, os.path.join(tmp, CHECKPOINT_NAME), write_meta_graph=False)
             with open(os.path.join(tmp, METADATA_NAME), "w") as f:
                 json.dump({"architecture": self.architecture.name, **(metadata or {})}, f, indent=2, sort_keys=True)
-            old = None
-            if os.path.exists(folder):
-                old = tempfile.mkdtemp(prefix=".old-" + os.path.basename(folder) + "-", dir=parent)
-                os.rmdir(old)
-                os.rename(folder, old)
-            os.rename(tmp, folder)
-            if old:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     def restore(self, checkpoint_prefix):
