@@ -23,6 +23,7 @@ from typing import Optional
 import numpy as np
 
 from .errors import DataError, ModelError
+from .images import read_pixels
 
 CHECKPOINT_NAME = "inception_v3.ckpt"
 DEFAULT_FOLDER = os.path.join("models", "inceptionv3")
@@ -148,16 +149,7 @@ def load_image(path, size=299):
 
     Returns float32 (size, size, 3). Raises :class:`DataError` for a missing or unreadable file.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    if not os.path.isfile(path):
-        raise DataError(f"image {path} does not exist")
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB").resize((size, size), Image.LANCZOS)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DataError(f"cannot read image {path}: {err}") from None
-    return np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+    return read_pixels(path, (size, size, 3), (-1.0, 1.0))
 
 
 def image_files(folder):

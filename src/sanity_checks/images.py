@@ -5,6 +5,8 @@ range: an architecture's ``extra["input_range"]`` (Inception v3: (-1, 1)), else 
 
 - :func:`input_range` (architecture) -> (low, high)
 - :func:`read_image` (path, architecture) -> (H, W, C) float32; ``.npy`` files are taken as they are
+- :func:`read_pixels` (path, shape, input_range) -> the same for an explicit shape and range (the one
+  place that decodes, resizes and scales an image file; ``imagenet.load_image`` is it at 299x299x3)
 - :func:`image_folder` (root) -> ImageFolder (sorted class folders, sorted files, as torchvision)
 """
 import os
@@ -12,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SanityCheckError
+from .errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".npy")
 
 
-class ImageError(SanityCheckError):
+class ImageError(DataError):
     """An image file that is missing, unreadable or of the wrong shape."""
 
 
@@ -30,29 +32,41 @@ def read_image(path, architecture):
     """One image file as a model input (H, W, C) float32 in the architecture's input range.
 
     Grayscale models get the luminance, colour models RGB, resized whole to the input size with
-    Lanczos (for Inception v3 this is the original's ``LoadImage``, as ``imagenet.load_image``). A
-    ``.npy`` file must already hold (H, W, C) in range.
+    Lanczos (for Inception v3 this is the original's ``LoadImage``). A ``.npy`` file must already
+    hold (H, W, C) in range.
     """
+    shape = tuple(architecture.input_shape)
+    if not path.lower().endswith(".npy"):
+        return read_pixels(path, shape, input_range(architecture))
     if not os.path.isfile(path):
         raise ImageError(f"image {path} does not exist")
-    shape = tuple(architecture.input_shape)
-    if path.lower().endswith(".npy"):
-        try:
-            x = np.load(path, allow_pickle=False).astype(np.float32)
-        except (OSError, ValueError) as err:
-            raise ImageError(f"cannot read {path} as a numpy array: {err}") from None
-        if x.shape != shape:
-            raise ImageError(f"{path} holds an array of shape {x.shape}, {architecture.name} needs {shape}")
-        return x
+    try:
+        x = np.load(path, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError) as err:
+        raise ImageError(f"cannot read {path} as a numpy array: {err}") from None
+    if x.shape != shape:
+        raise ImageError(f"{path} holds an array of shape {x.shape}, {architecture.name} needs {shape}")
+    return x
+
+
+def read_pixels(path, shape, input_range=(0.0, 1.0)):
+    """An image file as float32 ``shape`` = (H, W, 1 or 3), scaled from [0, 255] to ``input_range``.
+
+    PIL luminance or RGB, resized whole with Lanczos, then ``x / (255 / (high - low)) + low``: for
+    (-1, 1) that is the original's ``x / 127.5 - 1`` to the bit.
+    """
     from PIL import Image, UnidentifiedImageError
+    if not os.path.isfile(path):
+        raise ImageError(f"image {path} does not exist")
+    height, width, channels = shape
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if shape[-1] == 1 else "RGB").resize((shape[1], shape[0]), Image.LANCZOS)
-            x = np.asarray(im, dtype=np.float32) / 255.0
+            im = im.convert("L" if channels == 1 else "RGB").resize((width, height), Image.LANCZOS)
+            x = np.asarray(im, dtype=np.float32)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"cannot read {path} as an image: {err}") from None
-    low, high = input_range(architecture)
-    return (low + (high - low) * x.reshape(shape)).astype(np.float32)
+        raise ImageError(f"cannot read image {path}: {err}") from None
+    low, high = (float(v) for v in input_range)
+    return (x / np.float32(255.0 / (high - low)) + np.float32(low)).reshape(shape)
 
 
 @dataclass
