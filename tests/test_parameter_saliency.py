@@ -275,21 +275,34 @@ def test_pruning_check_rows_summary_and_restore(cnn, random_digits):
     stats = ps.reference_stats(saliency, ps.reference_from_arrays(random_digits, [0, 1, 2], "digits"))
     snapshot = cnn.get_weights()
     labels = (cnn.predict(random_digits[:2]) + 1) % 10          # wrong on purpose
-    result = pruning.pruning_check(cnn, saliency, stats, random_digits[:2], labels, ids=[7, 9], k_max=3, seed=1)
-    assert len(result.rows) == 2 * 3 * 3
-    assert {(r["image"], r["mode"]) for r in result.rows} == {(i, m) for i in (7, 9) for m in pruning.MODES}
+    result = pruning.pruning_check(cnn, saliency, stats, random_digits[:2], labels, ids=[7, 9], k_max=3, seed=1,
+                                   random_draws=2)
+    assert len(result.rows) == 2 * 3 * (1 + 1 + 2)
+    assert {(r["image"], r["mode"], r["draw"]) for r in result.rows} == \
+        {(i, m, d) for i in (7, 9) for m in pruning.MODES for d in ((0, 1) if m == "random" else (0,))}
+    orders = {d: [r["filter"] for r in result.rows if r["mode"] == "random" and r["image"] == 7 and r["draw"] == d]
+              for d in (0, 1)}
+    assert orders[0] != orders[1]
     for r in result.rows:
         assert r["flipped"] == int(r["prediction"] == r["true"])
     salient = [r for r in result.rows if r["mode"] == "salient" and r["image"] == 7]
     z = stats.standardize(saliency.profiles(random_digits[:1], labels[:1]))[0]
     np.testing.assert_array_equal([r["filter"] for r in salient], np.argsort(-np.abs(z), kind="stable")[:3])
-    again = pruning.pruning_check(cnn, saliency, stats, random_digits[:2], labels, ids=[7, 9], k_max=3, seed=1)
+    again = pruning.pruning_check(cnn, saliency, stats, random_digits[:2], labels, ids=[7, 9], k_max=3, seed=1,
+                                  random_draws=2)
     assert again.rows == result.rows
     restored = cnn.get_weights()
     assert all(np.array_equal(restored[n], snapshot[n]) for n in snapshot)
     summary = pruning.summarize(result.rows)
     assert set(summary) == set(pruning.MODES) and set(summary["random"]) == {1, 2, 3}
     assert 0 <= summary["salient"][3]["flip_rate"] <= 1 and summary["least"][1]["n"] == 2
+    group = [r for r in result.rows if r["mode"] == "random" and r["k"] == 2]
+    assert summary["random"][2]["flip_rate"] == np.mean([r["flipped"] for r in group])
+    per_image = [np.mean([r["flipped"] for r in group if r["image"] == i]) for i in (7, 9)]
+    assert summary["random"][2]["n"] == 2
+    assert np.isclose(summary["random"][2]["flip_rate_se"], np.std(per_image, ddof=1) / np.sqrt(2))
+    with pytest.raises(ValueError, match="random_draws"):
+        pruning.pruning_check(cnn, saliency, stats, random_digits[:1], labels[:1], random_draws=0)
 
 
 # ------------------------------------------------------------------ command line
@@ -355,12 +368,12 @@ def test_pruning_cli_writes_csv_summary_and_figure(model_folder, tmp_path):
     from sanity_checks.experiments.parameter_saliency_commands import pruning_main
     out = tmp_path / "pruning"
     report = pruning_main(["--model", model_folder, "--data-root", DATA_ROOT, "--out", str(out), "--max-images", "2",
-                           "--k-max", "2", "--max_reference_images", "6", "--quiet"])
+                           "--k-max", "2", "--max_reference_images", "6", "--random-draws", "3", "--quiet"])
     assert sorted(os.listdir(out)) == ["flip_rate.png", "results.csv", "summary.json"]
-    assert len((out / "results.csv").read_text().splitlines()) == 1 + 2 * 3 * 2
+    assert len((out / "results.csv").read_text().splitlines()) == 1 + 2 * 2 * (1 + 1 + 3)
     stored = json.loads((out / "summary.json").read_text())
     assert stored["settings"]["rank"] == "abs" and set(stored["summary"]) == set(pruning.MODES)
-    assert report["settings"]["n_images"] == 2
+    assert report["settings"]["n_images"] == 2 and report["settings"]["random_draws"] == 3
 
 
 # ------------------------------------------------------------------ Inception v3 (when the model exists)

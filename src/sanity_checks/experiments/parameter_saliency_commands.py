@@ -235,8 +235,10 @@ def pruning_args(argv=None):
     p.add_argument("--rank", choices=("abs", "signed"), default="abs",
                    help="rank filters by |z| (default, as the public pruning script) or by signed z")
     p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="orders to compare (default all)")
+    p.add_argument("--random-draws", type=int, default=5,
+                   help="random filter orders per image, averaged in the summary (default 5)")
     args = p.parse_args(argv)
-    for flag in ("max_images", "k_max"):
+    for flag in ("max_images", "k_max", "random_draws"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
     return args
@@ -254,7 +256,8 @@ def pruning_main(argv=None):
     print(f"pruning check on {len(ids)} misclassified images of the {source.description}, k = 1..{args.k_max}")
     start = time.time()
     result = pruning.pruning_check(model, saliency, stats, x, y, ids=ids, k_max=args.k_max,
-                                   modes=args.modes, rank=args.rank, seed=args.seed, progress=not args.quiet)
+                                   modes=args.modes, rank=args.rank, seed=args.seed,
+                                   random_draws=args.random_draws, progress=not args.quiet)
     seconds = time.time() - start
     summary = pruning.summarize(result.rows)
     report = {"model": args.model, "architecture": model.architecture.name, "images": source.description,

@@ -9,12 +9,15 @@ each image and mode, and no checkpoint is ever written.
 
 Ranking: by |z| descending for 'salient' and ascending for 'least', as the public frying script
 (``rank='abs'``, the default); ``rank='signed'`` ranks by z itself, as the original's top-k for
-the input-space map. 'random' is a permutation drawn from ``np.random.default_rng([seed, image id])``.
+the input-space map. 'random' is ``random_draws`` permutations per image (default 5), draw d from
+``np.random.default_rng([seed, image id, d])``; the summary averages over images and draws, so the
+baseline does not hang on one lucky order.
 
 API::
 
     ids = misclassified(model, x, y, max_images)
-    result = pruning_check(model, saliency, stats, x[ids], y[ids], ids=ids, k_max=10, rank="abs", seed=0)
+    result = pruning_check(model, saliency, stats, x[ids], y[ids], ids=ids, k_max=10, rank="abs", seed=0,
+                           random_draws=5)
     result.rows, summarize(result.rows), flip_rate_figure(summary), write_csv(result.rows, path)
 """
 import csv
@@ -26,7 +29,7 @@ from ..files import atomic_path
 from ..parameter_saliency import rank_filters
 
 MODES = ("salient", "random", "least")
-COLUMNS = ("image", "true", "predicted", "mode", "k", "filter", "z", "prediction", "flipped",
+COLUMNS = ("image", "true", "predicted", "mode", "draw", "k", "filter", "z", "prediction", "flipped",
            "p_true", "p_predicted", "delta_p_true", "delta_p_predicted")
 
 
@@ -90,15 +93,19 @@ class PruningResult:
 
 
 def pruning_check(model, saliency, stats, images, labels, ids=None, k_max=10, modes=MODES, rank="abs", seed=0,
-                  progress=False):
+                  random_draws=5, progress=False):
     """Prune k = 1..k_max filters per image and mode; returns a :class:`PruningResult`.
 
     Args:
         model: the GraphModel ``saliency`` was built on (weights restored on return).
         saliency / stats: a ParameterSaliency and its reference SaliencyStats.
         images, labels: the images to test (normally misclassified ones) and their TRUE labels.
-        ids: an id per image for the rows (default 0..N-1); also seeds the random order.
+        ids: an id per image for the rows (default 0..N-1); also seeds the random orders.
+        random_draws: random orders per image for mode 'random' (rows carry ``draw`` = 0..draws-1;
+            the other modes have one order, draw 0).
     """
+    if int(random_draws) < 1:
+        raise ValueError(f"random_draws must be at least 1, got {random_draws}")
     from tqdm.auto import tqdm
 
     images = model.check_images(images)
@@ -113,18 +120,22 @@ def pruning_check(model, saliency, stats, images, labels, ids=None, k_max=10, mo
             p0 = softmax(model.predict_logits(image[None]))[0]
             predicted = int(p0.argmax())
             for mode in modes:
-                order = rank_filters(z, mode, rank=rank, rng=np.random.default_rng([seed, int(image_id)]))
-                for k in range(1, k_max + 1):
-                    pruner.zero(order[k - 1])
-                    p = softmax(model.predict_logits(image[None]))[0]
-                    rows.append({
-                        "image": int(image_id), "true": int(label), "predicted": predicted, "mode": mode, "k": k,
-                        "filter": int(order[k - 1]), "z": float(z[order[k - 1]]), "prediction": int(p.argmax()),
-                        "flipped": int(p.argmax() == label), "p_true": float(p[label]),
-                        "p_predicted": float(p[predicted]), "delta_p_true": float(p[label] - p0[label]),
-                        "delta_p_predicted": float(p[predicted] - p0[predicted])})
-                pruner.restore()
-    settings = {"k_max": k_max, "modes": list(modes), "rank": rank, "seed": seed, "n_images": len(images),
+                for draw in range(int(random_draws) if mode == "random" else 1):
+                    rng = np.random.default_rng([seed, int(image_id), draw])
+                    order = rank_filters(z, mode, rank=rank, rng=rng)
+                    for k in range(1, k_max + 1):
+                        pruner.zero(order[k - 1])
+                        p = softmax(model.predict_logits(image[None]))[0]
+                        rows.append({
+                            "image": int(image_id), "true": int(label), "predicted": predicted, "mode": mode,
+                            "draw": draw, "k": k, "filter": int(order[k - 1]), "z": float(z[order[k - 1]]),
+                            "prediction": int(p.argmax()), "flipped": int(p.argmax() == label),
+                            "p_true": float(p[label]), "p_predicted": float(p[predicted]),
+                            "delta_p_true": float(p[label] - p0[label]),
+                            "delta_p_predicted": float(p[predicted] - p0[predicted])})
+                    pruner.restore()
+    settings = {"k_max": k_max, "modes": list(modes), "rank": rank, "seed": seed, "random_draws": int(random_draws),
+                "n_images": len(images),
                 "aggregation": saliency.aggregation, "dense": saliency.dense, "n_filters": saliency.n_filters}
     return PruningResult(rows, settings)
 
@@ -132,21 +143,28 @@ def pruning_check(model, saliency, stats, images, labels, ids=None, k_max=10, mo
 def summarize(rows):
     """{mode: {k: {flip_rate, flip_rate_se, changed_rate, mean_delta_p_true, mean_delta_p_predicted, n}}}.
 
-    ``flip_rate``: fraction of images now predicted as their true label (``flip_rate_se`` its binomial
-    standard error); ``changed_rate``: fraction whose prediction differs from the original (wrong) one.
+    ``flip_rate``: fraction of images now predicted as their true label (for 'random', of images x
+    draws); ``flip_rate_se``: its standard error over images (a per-image mean over draws first, so
+    draws of one image are not counted as independent); ``changed_rate``: fraction whose prediction
+    differs from the original (wrong) one; ``n``: images.
     """
     out = {}
     for mode in dict.fromkeys(r["mode"] for r in rows):
         out[mode] = {}
         for k in sorted({r["k"] for r in rows if r["mode"] == mode}):
             group = [r for r in rows if r["mode"] == mode and r["k"] == k]
+            per_image = {}
+            for r in group:
+                per_image.setdefault(r["image"], []).append(r["flipped"])
+            image_rates = np.array([np.mean(v) for v in per_image.values()])
             flip_rate = float(np.mean([r["flipped"] for r in group]))
+            se = image_rates.std(ddof=1) / np.sqrt(len(image_rates)) if len(image_rates) > 1 else 0.0
             out[mode][k] = {
-                "flip_rate": flip_rate, "flip_rate_se": float(np.sqrt(flip_rate * (1 - flip_rate) / len(group))),
+                "flip_rate": flip_rate, "flip_rate_se": float(se),
                 "changed_rate": float(np.mean([r["prediction"] != r["predicted"] for r in group])),
                 "mean_delta_p_true": float(np.mean([r["delta_p_true"] for r in group])),
                 "mean_delta_p_predicted": float(np.mean([r["delta_p_predicted"] for r in group])),
-                "n": len(group)}
+                "n": len(image_rates)}
     return out
 
 
