@@ -28,3 +28,26 @@ def test_tf_slim_conv_with_batch_norm_builds_and_runs():
 
 def test_graph_mode():
     assert not tf.executing_eagerly()
+
+
+def _stderr_of(code, **env):
+    import os
+    import subprocess
+    import sys
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environ.update(env, PYTHONPATH=src)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ,
+                          timeout=300).stderr
+
+
+def test_native_banner_is_filtered_and_other_native_output_kept():
+    code = ("import os\nfrom sanity_checks.compat import native_banner_filtered\n"
+            "from sanity_checks.model import GraphModel\nGraphModel('mlp', seed=0).close()\n"
+            "with native_banner_filtered():\n"
+            "    os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. x\\nkeep me\\n')\n")
+    quiet = _stderr_of(code)
+    assert quiet.splitlines() == ["keep me"]
+    # TF_CPP_MIN_LOG_LEVEL=0 asks for TensorFlow's logs: then nothing is filtered
+    loud = _stderr_of(code, TF_CPP_MIN_LOG_LEVEL="0")
+    assert "oneDNN custom operations are on" in loud and "keep me" in loud

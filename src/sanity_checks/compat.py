@@ -14,11 +14,14 @@ Usage::
 
     from sanity_checks.compat import tf, tf1, slim
 """
+import contextlib
 import importlib
 import importlib.abc
 import importlib.util
 import os
+import re
 import sys
+import tempfile
 
 # Quiet TensorFlow's C++ start-up banner (oneDNN, CUDA probing) unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -57,14 +60,55 @@ def _install_alias():
         sys.meta_path.insert(0, _LegacyLayersAlias())
 
 
-_install_alias()
+#: TensorFlow's native start-up lines. They are written by absl before its logging is set up, so
+#: TF_CPP_MIN_LOG_LEVEL does not reach them (TF 2.21): without a GPU they are pure noise.
+_BANNER = re.compile(r"All log messages before absl::InitializeLog|oneDNN custom operations are on|"
+                     r"cudart_stub\.cc.*Could not find cuda drivers|cuda_platform\.cc.*failed call to cuInit|"
+                     r"Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered|"
+                     r"TF-TRT Warning|cpu_feature_guard\.cc|To enable the following instructions")
 
-import tensorflow as tf  # noqa: E402
 
-tf1 = tf.compat.v1
-tf1.disable_eager_execution()
-tf.get_logger().setLevel("ERROR")
+@contextlib.contextmanager
+def native_banner_filtered():
+    """Catch what native code writes to file descriptor 2 meanwhile; give back all but the banner.
 
-import tf_slim as slim  # noqa: E402
+    Off when TF_CPP_MIN_LOG_LEVEL is 0 (the user asked for TensorFlow's logs) or stderr has no
+    file descriptor (some notebook front ends).
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is None or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not _BANNER.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
-__all__ = ["tf", "tf1", "slim"]
+
+with native_banner_filtered():
+    _install_alias()   # finding tf_keras imports TensorFlow: the banner comes here
+
+    import tensorflow as tf  # noqa: E402
+
+    tf1 = tf.compat.v1
+    tf1.disable_eager_execution()
+    tf.get_logger().setLevel("ERROR")
+
+    import tf_slim as slim  # noqa: E402
+
+__all__ = ["tf", "tf1", "slim", "native_banner_filtered"]

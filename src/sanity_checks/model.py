@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from .compat import tf, tf1
+from .compat import native_banner_filtered, tf, tf1
 from .errors import ModelError
 from .models import Architecture, get_architecture
 
@@ -66,7 +66,8 @@ class GraphModel:
                 self.logits, self.end_points = architecture.build(self.inputs)
             self.variables = list(tf1.global_variables())
             self._input_gradient = tf.gradients(self._class_logit_sum(self.logits), self.inputs)[0]
-            self.session = tf1.Session(graph=self.graph)
+            with native_banner_filtered():   # the first session probes CUDA and says so on stderr
+                self.session = tf1.Session(graph=self.graph)
             self.session.run(tf1.variables_initializer(self.variables))
         self._layer_gradients = {}
         self._guided = None
