@@ -26,7 +26,7 @@ from typing import Optional
 
 import numpy as np
 
-from .compat import native_banner_filtered, tf, tf1
+from .compat import tf, tf1
 from .errors import SanityCheckError
 
 ORIGINAL = "original"
@@ -55,9 +55,7 @@ def draw_from_initializer(initializer, shape, dtype, seed):
         if hasattr(initializer, "get_config") and "seed" in initializer.get_config():
             initializer = type(initializer).from_config({**initializer.get_config(), "seed": seed})
         value = initializer(shape, dtype=dtype)
-        with native_banner_filtered():
-            session = tf1.Session(graph=graph)
-        with session:
+        with tf1.Session(graph=graph) as session:
             return session.run(value)
 
 
