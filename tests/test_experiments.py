@@ -118,6 +118,18 @@ def test_model_randomization_cli_writes_results_and_figures(model_folder, data_r
     assert "tensorflow" in summary["versions"]
 
 
+def test_bottom_up_shuffle_cli(model_folder, data_root, tmp_path):
+    out = tmp_path / "bottom_up"
+    model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--order", "bottom-up",
+                              "--randomization", "shuffle", "--methods", "gradient", "--metrics", "spearman_signed",
+                              "--data-root", str(data_root)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["order"] == "bottom-up"
+    assert summary["settings"]["randomization"] == "values permuted in place (seeded)"
+    rows = results.read_csv(out / "results.csv")
+    assert [r["step"] for r in rows if r["image"] == 0] == ["original", "hidden1", "hidden2", "fc1", "softmax_linear"]
+
+
 def test_noise_mode_cli(model_folder, data_root, tmp_path):
     out = tmp_path / "noise"
     model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--mode", "noise",

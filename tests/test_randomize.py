@@ -111,3 +111,34 @@ def test_trained_checkpoint_is_never_written(tmp_path, rng):
             model.predict_logits(x)
     np.testing.assert_array_equal(model.predict_logits(x), logits)
     assert digest() == before
+
+
+def test_bottom_up_step_k_randomizes_exactly_the_k_lowest_blocks(cnn):
+    randomizer = Randomizer(cnn, seed=4, order="bottom-up")
+    steps = randomizer.steps("cascading")
+    lowest_first = list(reversed(cnn.architecture.block_names))
+    assert [s.label for s in steps] == ["original"] + lowest_first
+    with randomizer:
+        for k, step in enumerate(steps):
+            randomizer.randomize(step.blocks)
+            changed = {n.split("/")[0] for n in changed_variables(cnn, randomizer.snapshot)}
+            assert changed == set(lowest_first[:k])
+    assert changed_variables(cnn, randomizer.snapshot) == []
+    with pytest.raises(SanityCheckError, match="valid: top-down, bottom-up"):
+        Randomizer(cnn, order="sideways")
+
+
+def test_shuffle_keeps_each_variables_sorted_values_and_moves_them(cnn):
+    randomizer = Randomizer(cnn, Strategy("shuffle"), seed=9)
+    names = randomizer.randomize(["fc1", "hidden1"])
+    shuffled = cnn.get_weights()
+    randomizer.restore()
+    with Randomizer(cnn, Strategy("shuffle"), seed=9) as again:
+        again.randomize(["fc1"])
+        same_seed = cnn.get_weights()["fc1/weights"]
+    for name in names:
+        before, after = randomizer.snapshot[name], shuffled[name]
+        np.testing.assert_array_equal(np.sort(after, axis=None), np.sort(before, axis=None))
+        if np.unique(before).size > 1:   # constant biases (0.1) cannot move
+            assert np.mean(after != before) > 0.9
+    np.testing.assert_array_equal(same_seed, shuffled["fc1/weights"])  # seeded per variable

@@ -15,6 +15,13 @@ architecture declares. *How*: a :class:`Strategy`:
 - ``"uniform"``: uniform with the same std, U(-0.01*sqrt(3), 0.01*sqrt(3)) (the paper's variant).
 - ``"noise"``: trained value + N(0, sigma^2), sigma absolute or relative to each variable's own
   standard deviation (the model noise test).
+- ``"shuffle"``: the trained values permuted in place (same values, new positions), a seeded
+  permutation of the flattened variable.
+
+*In which order* the cascade goes is the Randomizer's ``order``: ``"top-down"`` (the original:
+output block first, then each block below it too) or ``"bottom-up"`` (input block first, then each
+block above it too; step k randomizes exactly the k lowest blocks), as Binder et al. (2023) and
+Hedström et al. (2023) recommend.
 
 Seeds: every variable's draw comes from ``SeedSequence([seed, crc32(variable name)])``, so the same
 seed gives the same randomized weights whatever the order of steps, and a cascade is cumulative:
@@ -67,7 +74,7 @@ class Strategy:
     std: float = 0.01           # truncated_normal / uniform: the target std; noise: sigma
     relative: bool = False      # noise only: sigma times the variable's own std
 
-    KINDS = ("reinit", "truncated_normal", "uniform", "noise")
+    KINDS = ("reinit", "truncated_normal", "uniform", "noise", "shuffle")
 
     def __post_init__(self):
         if self.kind not in self.KINDS:
@@ -90,12 +97,16 @@ class Strategy:
         if self.kind == "uniform":
             half_width = self.std * np.sqrt(3.0)
             return rng.uniform(-half_width, half_width, shape).astype(dtype)
+        if self.kind == "shuffle":
+            return rng.permutation(trained.reshape(-1)).reshape(shape)
         sigma = self.std * (float(np.std(trained)) if self.relative else 1.0)
         return (trained + rng.normal(0.0, sigma, shape)).astype(dtype)
 
     def describe(self):
         if self.kind == "reinit":
             return "re-initialized from each variable's own initializer"
+        if self.kind == "shuffle":
+            return "values permuted in place (seeded)"
         if self.kind == "noise":
             return f"+ N(0, {self.std}^2)" + (" x the variable's std" if self.relative else "")
         return f"{self.kind.replace('_', ' ')} with std {self.std}"
@@ -121,6 +132,8 @@ def independent_steps(block_names):
 
 
 STEPS = {"cascading": cascading_steps, "independent": independent_steps}
+#: Cascade orders: top-down (output block first, the original) and bottom-up (input block first).
+ORDERS = ("top-down", "bottom-up")
 
 
 class Randomizer:
@@ -132,9 +145,15 @@ class Randomizer:
         seed: the randomization seed.
         include_moving_stats: also perturb non-trainable variables of a block (batch-norm moving
             mean and variance). The original never did (they are not trainable).
+        order: 'top-down' (cascades start at the output block, the original) or 'bottom-up'
+            (cascades start at the input block).
     """
 
-    def __init__(self, model, strategy: Optional[Strategy] = None, seed=0, include_moving_stats=False):
+    def __init__(self, model, strategy: Optional[Strategy] = None, seed=0, include_moving_stats=False,
+                 order="top-down"):
+        if order not in ORDERS:
+            raise SanityCheckError(f"unknown order {order!r}; valid: {', '.join(ORDERS)}")
+        self.order = order
         self.model = model
         self.strategy = strategy or Strategy()
         self.seed = seed
@@ -170,14 +189,20 @@ class Randomizer:
         self.randomize(())
 
     def steps(self, mode, blocks=None):
-        """The steps of ``mode`` ('cascading' or 'independent') over ``blocks`` (default: all, top first)."""
+        """The steps of ``mode`` ('cascading' or 'independent') over ``blocks`` (default: all).
+
+        Blocks go in the randomizer's ``order``: top first for 'top-down', bottom first for 'bottom-up'.
+        """
         if mode not in STEPS:
             raise SanityCheckError(f"unknown mode {mode!r}; valid: {', '.join(STEPS)}")
         valid = self.model.architecture.block_names
         blocks = list(blocks) if blocks else valid
         for b in blocks:
             self.model.architecture.block(b)  # raises with the valid names
-        return STEPS[mode]([b for b in valid if b in blocks])
+        ordered = [b for b in valid if b in blocks]
+        if self.order == "bottom-up":
+            ordered.reverse()
+        return STEPS[mode](ordered)
 
     def __enter__(self):
         return self

@@ -111,9 +111,13 @@ def model_randomization_main(argv=None):
     p.add_argument("--mode", choices=["cascading", "independent", "noise"], default="cascading",
                    help="noise: the model noise test, cascading from the top block, once per --noise-levels")
     p.add_argument("--blocks", nargs="+", default=None, help="blocks to randomize (default: all, top first)")
-    p.add_argument("--randomization", choices=["reinit", "truncated_normal", "uniform"], default="reinit",
+    p.add_argument("--randomization", choices=["reinit", "truncated_normal", "uniform", "shuffle"], default="reinit",
                    help="reinit: each variable's own initializer, as the original code (default); "
-                        "truncated_normal / uniform: std 0.01, as the paper's appendix")
+                        "truncated_normal / uniform: std 0.01, as the paper's appendix; "
+                        "shuffle: each variable's trained values permuted in place (seeded)")
+    p.add_argument("--order", choices=["top-down", "bottom-up"], default="top-down",
+                   help="cascade order: top-down (output block first, the original; default) or bottom-up "
+                        "(input block first, as Hedstrom et al. 2023 recommend)")
     p.add_argument("--noise-levels", nargs="+", type=float, default=[0.1, 0.2, 0.3],
                    help="noise mode: standard deviations of the additive noise (default 0.1 0.2 0.3, as the original)")
     p.add_argument("--relative-noise", action="store_true",
@@ -142,7 +146,7 @@ def model_randomization_main(argv=None):
         runs = [(None, args.mode, Strategy(args.randomization))]
     outcomes = [model_randomization.run(
         model, images, mode=mode, blocks=args.blocks, methods=args.methods, metrics=args.metrics, strategy=strategy,
-        seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args),
+        seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args), order=args.order,
         eval_data=(data.x_test, data.y_test) if data.y_test is not None else None, level=level)
         for level, mode, strategy in runs]
     rows = [row for result in outcomes for row in result.rows]

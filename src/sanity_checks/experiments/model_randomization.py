@@ -35,7 +35,8 @@ class RandomizationResult:
 
 
 def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=None, strategy=None, seed=0,
-        fixed_class=False, method_settings=None, keep_masks=1, eval_data=None, progress=True, level=None):
+        fixed_class=False, method_settings=None, keep_masks=1, eval_data=None, progress=True, level=None,
+        order="top-down"):
     """Randomize ``model`` step by step and compare masks with the trained model's.
 
     Args:
@@ -52,6 +53,7 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
         keep_masks: how many images' masks to keep for figures.
         eval_data: optional (x, y) to record the accuracy of each model state.
         level: a label (e.g. the noise level) written into each row.
+        order: cascade order, 'top-down' (the original) or 'bottom-up' (input block first).
     """
     from tqdm.auto import tqdm
 
@@ -60,11 +62,11 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
     metrics = list(metrics or default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
     strategy = strategy or Strategy()
-    randomizer = Randomizer(model, strategy, seed=seed)
+    randomizer = Randomizer(model, strategy, seed=seed, order=order)
     steps = randomizer.steps(mode, blocks)
     trained_classes = model.predict(images)
     result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
-        "mode": mode, "blocks": [s.label for s in steps[1:]], "methods": methods, "metrics": metrics,
+        "mode": mode, "order": order, "blocks": [s.label for s in steps[1:]], "methods": methods, "metrics": metrics,
         "randomization": strategy.describe(), "seed": seed, "n_images": int(len(images)),
         "class_explained": "trained model's class, fixed" if fixed_class else "current model's own top class",
         "method_settings": method_settings or {}})
