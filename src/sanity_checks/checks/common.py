@@ -1,0 +1,75 @@
+"""What the checks share: per-image seeding, tidy rows, the methods' maps beside the controls."""
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SanityCheckError
+from ..methods import available_methods, compute_masks
+from . import controls
+
+#: Columns of a check's tidy rows. ``state``: the model state or variant a map comes from;
+#: ``reference``: what it is compared with; ``detail``: a check-specific note (e.g. the class).
+COLUMNS = ("check", "image", "method", "order", "step_index", "state", "metric", "value", "detail")
+
+
+class CheckError(SanityCheckError):
+    """A check that cannot run on this model or with these settings."""
+
+
+@dataclass
+class CheckResult:
+    rows: list                                 # tidy rows, COLUMNS
+    settings: dict                             # every setting used (written beside the rows)
+    maps: dict = field(default_factory=dict)   # {name: array} a few images' maps, for figures
+
+
+def draw_rng(seed, image_id, what):
+    """The generator of one draw: seeded by (run seed, image id, what is drawn), nothing else.
+
+    So an image's draws do not depend on which other images share its batch or task.
+    """
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(image_id), zlib.crc32(str(what).encode())]))
+
+
+def merged_settings(defaults, settings):
+    """``defaults`` updated by ``settings``; unknown keys raise :class:`CheckError` naming the valid ones."""
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise CheckError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(defaults)}")
+    return {**defaults, **settings}
+
+
+def method_names(model, methods=None):
+    """The methods to check (default: all the model supports), without the edge detector (a control here)."""
+    names = list(methods) if methods else available_methods(model)
+    return [m for m in names if m != "edge"]
+
+
+def check_ids(images, image_ids):
+    ids = np.asarray(image_ids, dtype=np.int64)
+    if ids.shape != (len(images),):
+        raise CheckError(f"need one image id per image ({len(images)}), got {ids.shape}")
+    if len(set(ids.tolist())) != len(ids):
+        raise CheckError("image ids must be distinct (they seed each image's random draws)")
+    return ids
+
+
+def maps_with_controls(model, images, image_ids, methods, classes, seed, method_settings, state,
+                       control_images=None):
+    """{method or control: (N, H, W, C) float32} at the model state the session holds now.
+
+    ``state`` names the state for the random control, drawn fresh per (image, state).
+    ``control_images``: what the edge control sees (default ``images``).
+    """
+    masks = compute_masks(model, images, methods, classes=classes, seed=seed, settings=method_settings) \
+        if methods else {}
+    masks.update(controls.control_maps(images if control_images is None else control_images, image_ids, seed,
+                                       state))
+    return masks
+
+
+def row(check, image, method, metric, value, state="", order="", step_index=0, detail=""):
+    return {"check": check, "image": int(image), "method": method, "order": order, "step_index": int(step_index),
+            "state": state, "metric": metric, "value": float(value), "detail": detail}

@@ -1,0 +1,83 @@
+"""Model parameter randomization test (Adebayo et al. 2018), cascading top-down and bottom-up,
+with the controls beside every method.
+
+For each order, the model goes through the cascade (original, then one more block at each step;
+``Randomizer(order=...)``), and each method's map at each state is compared with its map under the
+trained model, per image and metric. The original state is computed once and shared by both
+orders; the class explained is the trained model's (fixed, as Hedström et al. 2023) unless
+``fixed_class`` is False (then each state explains its own top class, as the original code did).
+
+:func:`average_similarity` averages over the *randomized* states only: Quantus'
+``return_average_correlation`` also averages in the original state, whose similarity with
+itself is 1.0 by construction.
+"""
+import numpy as np
+
+from .. import metrics as metrics_module
+from ..randomize import Randomizer, Strategy
+from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+
+NAME = "mprt"
+DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
+            "randomization": "reinit", "fixed_class": True, "methods": None, "method_settings": None,
+            "keep_maps": 2}
+
+
+def run(model, images, image_ids, seed=0, settings=None):
+    """Rows: one per (image, method or control, order, step, metric); value = similarity to the original map."""
+    s = merged_settings(DEFAULTS, settings)
+    images = model.check_images(images)
+    ids = check_ids(images, image_ids)
+    methods = method_names(model, s["methods"])
+    metrics_module.check_names(list(s["metrics"]))
+    trained_classes = model.predict(images)
+    rows, kept = [], {}
+    reference = None
+    for order in s["orders"]:
+        randomizer = Randomizer(model, Strategy(s["randomization"]), seed=seed, order=order)
+        steps = randomizer.steps("cascading")
+        with randomizer:
+            for index, step in enumerate(steps):
+                if index == 0 and reference is not None:
+                    masks = reference
+                else:
+                    randomizer.randomize(step.blocks)
+                    classes = trained_classes if s["fixed_class"] else model.predict(images)
+                    masks = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"],
+                                               state=f"{order}/{step.label}" if index else "original")
+                    if index == 0:
+                        reference = masks
+                for name in masks:
+                    for n, image_id in enumerate(ids):
+                        for metric in s["metrics"]:
+                            value = metrics_module.similarity(metric, reference[name][n], masks[name][n])
+                            rows.append(row(NAME, image_id, name, metric, value, state=step.label, order=order,
+                                            step_index=index))
+                if index == len(steps) - 1:
+                    kept[f"{order}/randomized"] = {k: v[:s["keep_maps"]] for k, v in masks.items()}
+    kept["original"] = {k: v[:s["keep_maps"]] for k, v in reference.items()}
+    return CheckResult(rows, {**s, "orders": list(s["orders"]), "metrics": list(s["metrics"]), "methods": methods,
+                              "seed": seed, "randomization_described": Strategy(s["randomization"]).describe(),
+                              "blocks_top_down": list(model.architecture.block_names)},
+                       maps=_flatten(kept))
+
+
+def _flatten(kept):
+    return {f"{state}|{name}": value for state, by_name in kept.items() for name, value in by_name.items()}
+
+
+def average_similarity(rows, include_original=False):
+    """{(method, order, metric): mean over images and states}; the original state only if asked."""
+    groups = {}
+    for r in rows:
+        if r["check"] != NAME or (r["step_index"] == 0 and not include_original):
+            continue
+        groups.setdefault((r["method"], r["order"], r["metric"]), []).append(r["value"])
+    return {key: float(np.mean(v)) for key, v in groups.items()}
+
+
+def final_state_rows(rows, order, metric):
+    """The rows of the fully randomized state (the last step) of ``order`` for ``metric``."""
+    rows = [r for r in rows if r["check"] == NAME and r["order"] == order and r["metric"] == metric]
+    last = max(r["step_index"] for r in rows)
+    return [r for r in rows if r["step_index"] == last]

@@ -1,0 +1,47 @@
+"""Random logit test (Sixt, Granz & Landgraf, ICML 2020): does the explanation depend on the class
+it explains?
+
+For each image, the map of the explained class c (the trained model's top class) is compared with
+the map of another class c' != c, drawn uniformly among the other classes from a generator seeded
+by (seed, image id, "random_logit"). Methods whose maps do not change with the class
+(modified-backprop methods such as Guided BackProp, which mostly reconstruct the input) score
+near the edge control, which ignores the class by construction.
+"""
+import numpy as np
+
+from .. import metrics as metrics_module
+from .common import CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, method_names, row
+
+NAME = "random_logit"
+DEFAULTS = {"metrics": ("ssim", "spearman_abs", "spearman_signed"), "methods": None, "method_settings": None,
+            "keep_maps": 3}
+
+
+def other_classes(classes, image_ids, seed, num_classes):
+    """One class per image, uniform over the classes other than its own, seeded per image id."""
+    out = np.empty(len(classes), dtype=np.int64)
+    for n, (c, image_id) in enumerate(zip(classes, image_ids)):
+        k = int(draw_rng(seed, image_id, "random_logit").integers(0, num_classes - 1))
+        out[n] = k + (k >= int(c))   # skip the explained class
+    return out
+
+
+def run(model, images, image_ids, seed=0, settings=None):
+    """Rows per (image, method or control, metric): similarity of the explained class's map and the other's."""
+    s = merged_settings(DEFAULTS, settings)
+    images = model.check_images(images)
+    ids = check_ids(images, image_ids)
+    methods = method_names(model, s["methods"])
+    metrics_module.check_names(list(s["metrics"]))
+    classes = model.predict(images).astype(np.int64)
+    others = other_classes(classes, ids, seed, model.architecture.num_classes)
+    explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")
+    other = maps_with_controls(model, images, ids, methods, others, seed, s["method_settings"], "other")
+    rows = [row(NAME, image_id, name, metric, metrics_module.similarity(metric, explained[name][n], other[name][n]),
+                state="other class", detail=f"{int(classes[n])}->{int(others[n])}")
+            for name in explained for n, image_id in enumerate(ids) for metric in s["metrics"]]
+    k = s["keep_maps"]
+    maps = {f"explained|{name}": v[:k] for name, v in explained.items()}
+    maps.update({f"other|{name}": v[:k] for name, v in other.items()})
+    maps.update(images=images[:k], classes=classes[:k], other_classes=others[:k])
+    return CheckResult(rows, {**s, "metrics": list(s["metrics"]), "methods": methods, "seed": seed}, maps=maps)

@@ -1,0 +1,488 @@
+"""One report with a verdict per method: every check of :mod:`sanity_checks.checks`, each cell a
+score with a 95% bootstrap interval over images and a verdict decided against the controls
+measured in the same run.
+
+The checks' tidy results are written to (and, when present with the same settings, read back
+from) the output folder; this module only formats and judges them. ``src/sanity_report.py`` is
+its command line.
+"""
+import argparse
+import csv
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import CHECKS, COLUMNS, draw_rng
+from .checks.controls import CONTROLS, EDGE, INPUT_NOISE, LABELS as CONTROL_LABELS, RANDOM
+from .errors import SanityCheckError
+from .files import atomic_path, save_figure, save_json
+
+#: Relative L1 change of a map under the compensated shift below which a method counts as
+#: input-invariant: 0.1% of the map's mass. float32 rounding through these networks changes
+#: the logits by ~1e-6 (relative); any change above 1e-3 is the method's, not the arithmetic's.
+INVARIANCE_TOLERANCE = 1e-3
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: which rows it reads, which way is better, which control it is judged against."""
+
+    title: str
+    check: str
+    metric: str
+    better: str            # "lower" or "higher"
+    controls: tuple        # the controls the verdict is decided against (all must be beaten to pass)
+    order: str = ""        # mprt only: the cascade order; the last (fully randomized) state is used
+    detail: str = None     # input invariance: the baseline variant (None: the method's default rows)
+    explanation: str = ""
+
+
+TABLE = (
+    Column("randomization top-down", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="top-down",
+           explanation="Spearman (absolute maps) between the map of the trained model and of the fully randomized "
+                       "model, reached top-down (output block first)"),
+    Column("randomization bottom-up", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="bottom-up",
+           explanation="the same, reached bottom-up (input block first)"),
+    Column("sMPRT", "smprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE),
+           explanation="Spearman (absolute maps) of noise-averaged maps, trained vs fully randomized model"),
+    Column("eMPRT", "emprt", "entropy_increase", "higher", (EDGE,),
+           explanation="relative increase of the entropy of the map's value histogram, trained to fully randomized"),
+    Column("random logit", "random_logit", "ssim", "lower", (EDGE, INPUT_NOISE),
+           explanation="SSIM between the map of the explained class and of a random other class"),
+    Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail="default",
+           explanation="relative L1 change of the map under a constant input shift compensated in the first layer"),
+    Column("faithfulness", "faithfulness", "deletion_area", "lower", (RANDOM,),
+           explanation="area under the explained logit while deleting pixels, most relevant first"),
+)
+
+RULES = f"""\
+Verdict rules (decided per cell from the per-image scores of this run; 95% intervals are percentile
+bootstrap intervals over images, {BOOTSTRAP_RESAMPLES} resamples, seeded; the same resampled images for every row of a column):
+
+- **Randomization (top-down, bottom-up), sMPRT, random logit** (lower similarity is better), against two
+  model-independent controls, each in turn: the **edge detector** (ignores the model and the class, so never
+  changes) and **input × uniform noise** (fresh noise per state: it keeps only the input's structure, which
+  on images with a zero background alone gives a high rank correlation). Let d be the per-image difference
+  method − control. Against one control: **pass** when the interval of mean(d) lies entirely below 0 (the map
+  changed measurably more than the control), **fail** when it lies entirely above 0 or d is 0 on every image,
+  **inconclusive** when the interval contains 0. The cell passes when it passes against both controls, fails
+  when it fails against either, and is inconclusive otherwise.
+- **eMPRT** (a larger entropy increase is better), against the edge control (increase 0): pass when the
+  interval of mean(d) lies entirely above 0, fail when entirely below 0 or d is 0 on every image,
+  inconclusive otherwise.
+- **Faithfulness** (a smaller deletion area is better), against the **uniform-noise control**, which deletes
+  pixels in a random order (chance): pass when the interval of mean(d) lies entirely below 0 (the logit
+  falls faster than with a random order), fail when entirely above 0 or d is 0 on every image, inconclusive
+  otherwise.
+- **Input invariance** (the map should not change at all): pass when the interval of the mean relative L1
+  change lies entirely at or below {INVARIANCE_TOLERANCE:g} (0.1% of the map's mass; float32 rounding through
+  the network is ~1e-6), fail when it lies entirely above it, inconclusive otherwise. The edge control is
+  invariant by construction and the noise control is not: they show the two ends.
+
+The controls get verdicts by the same rules, which is the point: pure noise passes every randomization
+check (Binder et al. 2023) and fails faithfulness; the edge map fails every randomization check.
+Rows for the controls are judged against the same controls (a control against itself fails).
+A pass only says "better than the control in this run", never "correct".
+"""
+
+
+# ------------------------------------------------------------------------------------------- files
+def write_rows(rows, path):
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(COLUMNS), extrasaction="ignore")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (repr(float(r[k])) if k == "value" else r[k]) for k in COLUMNS})
+    return path
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["value"] = float(r["value"])
+        r["image"] = int(r["image"])
+        r["step_index"] = int(r["step_index"])
+    return rows
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+
+
+def run_or_read(check, model, images, image_ids, out, seed, settings, force=False):
+    """The check's rows (and figure maps): read from ``out`` when present for the same settings, else run and written."""
+    csv_path, json_path, maps_path = (os.path.join(out, f"{check}{ext}") for ext in (".csv", ".json", "_maps.npz"))
+    requested = _jsonable({"settings": settings or {}, "seed": seed, "image_ids": [int(i) for i in image_ids]})
+    if not force and os.path.exists(csv_path) and os.path.exists(json_path):
+        with open(json_path) as f:
+            stored = json.load(f)
+        if stored.get("requested") != requested:
+            raise SanityCheckError(f"{json_path} holds results for other settings or images; "
+                                   f"use --force to recompute, or another --out")
+        maps = dict(np.load(maps_path)) if os.path.exists(maps_path) else {}
+        return read_rows(csv_path), stored.get("used", {}), maps, True
+    result = CHECKS[check].run(model, images, image_ids, seed=seed, settings=settings)
+    write_rows(result.rows, csv_path)
+    if result.maps:
+        with atomic_path(maps_path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **result.maps)
+    save_json({"requested": requested, "used": _jsonable(result.settings)}, json_path)
+    return result.rows, result.settings, result.maps, False
+
+
+# ---------------------------------------------------------------------------------------- judging
+def column_values(rows, column, name):
+    """{image id: score} of method or control ``name`` in ``column``."""
+    rows = [r for r in rows if r["check"] == column.check and r["metric"] == column.metric and r["method"] == name]
+    if column.order:
+        rows = [r for r in rows if r["order"] == column.order]
+        if rows:
+            last = max(r["step_index"] for r in rows)
+            rows = [r for r in rows if r["step_index"] == last]
+    if column.detail == "default":
+        rows = [r for r in rows if r["detail"] in ("", "zero baseline")]
+    elif column.detail is not None:
+        rows = [r for r in rows if r["detail"] == column.detail]
+    return {r["image"]: r["value"] for r in rows}
+
+
+@dataclass
+class Cell:
+    mean: float
+    interval: tuple
+    verdict: str
+    n: int
+    difference: tuple = (np.nan, np.nan)
+
+
+def bootstrap_indices(n, seed, what, resamples=BOOTSTRAP_RESAMPLES):
+    return draw_rng(seed, 0, f"bootstrap/{what}").integers(0, n, size=(resamples, n))
+
+
+def combine(verdicts):
+    """Pass only if every control is beaten; fail if any control is not beaten in the wrong direction."""
+    if all(v == "pass" for v in verdicts):
+        return "pass"
+    return "fail" if "fail" in verdicts else "inconclusive"
+
+
+def judge(values, control_values, column, indices):
+    """A :class:`Cell` from per-image scores of a row and of one control (same image ids)."""
+    ids = sorted(set(values) & set(control_values))
+    v = np.array([values[i] for i in ids], dtype=np.float64)
+    ok = np.isfinite(v)
+    if not ids or not ok.any():
+        return Cell(np.nan, (np.nan, np.nan), "inconclusive", 0)
+    c = np.array([control_values[i] for i in ids], dtype=np.float64)
+    # resample the images that have a finite score (e.g. eMPRT is undefined on an all-zero original map)
+    keep = np.flatnonzero(ok & np.isfinite(c))
+    if len(keep) < len(ids):
+        indices = bootstrap_indices(len(keep), 0, f"{column.title}/{len(keep)}")
+    v, c = v[keep], c[keep]
+    means = v[indices].mean(axis=1)
+    interval = tuple(np.percentile(means, [2.5, 97.5]))
+    d = v - c
+    diffs = d[indices].mean(axis=1)
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    if column.check == "input_invariance":
+        verdict = "pass" if interval[1] <= INVARIANCE_TOLERANCE else \
+            "fail" if interval[0] > INVARIANCE_TOLERANCE else "inconclusive"
+    else:
+        good = -1.0 if column.better == "lower" else 1.0
+        if np.all(d == 0):
+            verdict = "fail"
+        elif good * lo > 0 and good * hi > 0:
+            verdict = "pass"
+        elif good * lo < 0 and good * hi < 0:
+            verdict = "fail"
+        else:
+            verdict = "inconclusive"
+    return Cell(float(v.mean()), interval, verdict, int(len(v)), (float(lo), float(hi)))
+
+
+def judge_all(rows, names, seed, columns=TABLE):
+    """{(row name, column title): Cell} for every row name (methods then controls) and column with results."""
+    cells = {}
+    for column in columns:
+        controls = [column_values(rows, column, c) for c in column.controls]
+        if not all(controls):
+            continue
+        indices = bootstrap_indices(len(controls[0]), seed, column.title)
+        for name in names:
+            values = column_values(rows, column, name)
+            if values:
+                judged = [judge(values, control, column, indices) for control in controls]
+                cell = judged[0]
+                cell.verdict = combine([j.verdict for j in judged])
+                cells[(name, column.title)] = cell
+    return cells
+
+
+# ---------------------------------------------------------------------------------------- writing
+def _fmt(x):
+    if not np.isfinite(x):
+        return "nan"
+    return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
+
+
+def format_cell(cell):
+    if cell.n == 0:
+        return "n/a"
+    lo, hi = cell.interval
+    return f"{_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] **{cell.verdict}**"
+
+
+def label(name):
+    from .methods import method_label
+    return CONTROL_LABELS.get(name) or method_label(name)
+
+
+def markdown_table(cells, names, columns):
+    columns = [c for c in columns if any((n, c.title) in cells for n in names)]
+    lines = ["| method | " + " | ".join(c.title for c in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for name in names:
+        lines.append(f"| {label(name)} | " + " | ".join(
+            format_cell(cells[(name, c.title)]) if (name, c.title) in cells else "" for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def input_invariance_table(rows, names, seed):
+    """Per method and baseline: the relative L1 change, interval and verdict."""
+    variants = []
+    for name in names:
+        details = sorted({r["detail"] for r in rows if r["check"] == "input_invariance" and r["method"] == name})
+        variants += [(name, d) for d in details]
+    if not variants:
+        return ""
+    lines = ["| method | baseline | relative L1 change [95% interval] | verdict |", "|---|---|---|---|"]
+    for name, detail in variants:
+        column = Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail=detail)
+        values = column_values(rows, column, name)
+        control = column_values(rows, Column("x", "input_invariance", "relative_l1", "lower", (EDGE,),
+                                             detail="default"), EDGE)
+        cell = judge(values, control, column, bootstrap_indices(len(control), seed, "input invariance"))
+        lo, hi = cell.interval
+        lines.append(f"| {label(name)} | {detail or '—'} | {_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] | {cell.verdict} |")
+    return "\n".join(lines)
+
+
+def model_entropy_line(rows, seed):
+    values = {r["image"]: r["value"] for r in rows if r["check"] == "emprt" and r["method"] == "model_output"
+              and r["metric"] == "entropy_increase"}
+    if not values:
+        return ""
+    v = np.array([values[i] for i in sorted(values)])
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ""
+    means = v[bootstrap_indices(len(v), seed, "model entropy")].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return (f"The model's own output entropy (softmax over classes) changes by {_fmt(v.mean())} [{_fmt(lo)}, {_fmt(hi)}] "
+            f"(relative) from the trained to the fully randomized model: "
+            + ("the randomization changed the function." if v.mean() != 0 else "the function did not change."))
+
+
+def write_report(out, rows, names, settings, header, seed, figures_written):
+    cells = judge_all(rows, names, seed)
+    parts = [f"# Sanity-check report\n\n{header}\n",
+             "## Verdicts\n",
+             "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
+             markdown_table(cells, names, TABLE), "",
+             "Columns:\n\n" + "\n".join(f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against "
+                                        " and ".join(label(x).split(': ')[1] for x in c.controls) + " control(s)." for c in TABLE), "",
+             RULES]
+    line = model_entropy_line(rows, seed)
+    if line:
+        parts += ["## eMPRT: the model itself\n", line, ""]
+    table = input_invariance_table(rows, names, seed)
+    if table:
+        parts += ["## Input invariance, per baseline\n", table, ""]
+    if figures_written:
+        parts += ["## Figures\n"] + [f"![{name}]({name})" for name in figures_written] + [""]
+    parts += ["## Settings\n", "```json", json.dumps(_jsonable(settings), indent=2, sort_keys=True), "```", ""]
+    path = os.path.join(out, "report.md")
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write("\n".join(parts))
+    return path, cells
+
+
+# ---------------------------------------------------------------------------------------- figures
+def cascade_figure(rows, names, metric="spearman_abs"):
+    import matplotlib.pyplot as plt
+
+    orders = sorted({r["order"] for r in rows if r["check"] == "mprt"}, reverse=True)
+    fig, axes = plt.subplots(1, len(orders), figsize=(5.2 * len(orders), 4), squeeze=False, sharey=True)
+    for ax, order in zip(axes[0], orders):
+        sel = [r for r in rows if r["check"] == "mprt" and r["order"] == order and r["metric"] == metric]
+        steps = sorted({(r["step_index"], r["state"]) for r in sel})
+        for name in names:
+            means = [np.mean([r["value"] for r in sel if r["method"] == name and r["step_index"] == k])
+                     for k, _ in steps]
+            style = dict(color="black", ls={EDGE: "--", RANDOM: ":", INPUT_NOISE: "-."}[name], lw=2) \
+                if name in CONTROLS else {}
+            ax.plot(range(len(steps)), means, marker="o", ms=3, label=label(name), **style)
+        ax.set_xticks(range(len(steps)))
+        ax.set_xticklabels([s for _, s in steps], rotation=60, ha="right", fontsize=7)
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.set_title(f"cascading randomization, {order}", fontsize=9)
+        ax.set_ylabel("Spearman (absolute maps) to the trained model's map")
+    axes[0, -1].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def map_pairs_figure(images, left, right, names, titles, suptitle):
+    """Rows: methods and controls; per image: the input, then the two maps (absolute, normalized)."""
+    import matplotlib.pyplot as plt
+    from .metrics import abs_norm
+
+    n = len(images)
+    fig, axes = plt.subplots(len(names), 3 * n, figsize=(1.1 * 3 * n + 1.6, 1.1 * len(names) + 0.6), squeeze=False)
+    for r, name in enumerate(names):
+        for i in range(n):
+            image = images[i]
+            axes[r, 3 * i].imshow(image[..., 0] if image.shape[-1] == 1 else np.clip((image + 1) / 2, 0, 1),
+                                  cmap="gray")
+            for j, maps in enumerate((left, right), start=1):
+                if name in maps:
+                    axes[r, 3 * i + j].imshow(abs_norm(maps[name][i]), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(label(name), rotation=0, ha="right", va="center", fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for i in range(n):
+        for j, t in enumerate(["input"] + list(titles[i])):
+            axes[0, 3 * i + j].set_title(t, fontsize=6)
+    fig.suptitle(suptitle, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _split(maps, prefix):
+    return {k.split("|", 1)[1]: v for k, v in maps.items() if k.startswith(prefix + "|")}
+
+
+def write_figures(out, rows, names, all_maps):
+    written = []
+    if any(r["check"] == "mprt" for r in rows):
+        written.append(save_figure(cascade_figure(rows, names), os.path.join(out, "cascading_curves.png")))
+    maps = all_maps.get("random_logit") or {}
+    if "images" in maps:
+        titles = [(f"class {int(c)}", f"class {int(o)}") for c, o in zip(maps["classes"], maps["other_classes"])]
+        written.append(save_figure(map_pairs_figure(maps["images"], _split(maps, "explained"), _split(maps, "other"),
+                                                    names, titles, "random logit: explained class vs a random other class"),
+                                   os.path.join(out, "random_logit_maps.png")))
+    maps = all_maps.get("input_invariance") or {}
+    if "images" in maps:
+        shifted = _split(maps, "shifted")
+        shifted_baseline = {f"{k}": v for k, v in _split(maps, "shifted baseline").items()}
+        titles = [("model, x", "shifted, x + m")] * len(maps["images"])
+        fig = map_pairs_figure(maps["images"], _split(maps, "original"), shifted, names, titles,
+                               "input invariance (baseline methods: zero baseline)")
+        written.append(save_figure(fig, os.path.join(out, "input_invariance_maps.png")))
+        if shifted_baseline:
+            fig = map_pairs_figure(maps["images"], _split(maps, "original"), shifted_baseline, list(shifted_baseline),
+                                   titles, "input invariance, baseline shifted too")
+            written.append(save_figure(fig, os.path.join(out, "input_invariance_shifted_baseline_maps.png")))
+    return [os.path.basename(p) for p in written]
+
+
+# ---------------------------------------------------------------------------------------- running
+def check_settings(args, method_settings):
+    """{check: settings} from the command line."""
+    common = {"methods": args.methods, "method_settings": method_settings}
+    return {
+        "mprt": {**common, "randomization": args.randomization},
+        "smprt": {**common, "randomization": args.randomization, "nsamples": args.smprt_samples,
+                  "noise_level": args.smprt_noise},
+        "emprt": {**common, "randomization": args.randomization, "bins": args.bins},
+        "random_logit": dict(common),
+        "input_invariance": {**common, "shift": args.shift},
+        "faithfulness": {**common, "replacement": args.replacement, "steps": args.deletion_steps},
+    }
+
+
+def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None, header="", force=False,
+               progress=print):
+    """Run (or read) the checks and write report.md and figures into ``out``; returns (report path, cells)."""
+    import time
+
+    checks = list(checks or CHECKS)
+    unknown = [c for c in checks if c not in CHECKS]
+    if unknown:
+        raise SanityCheckError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(CHECKS)}")
+    os.makedirs(out, exist_ok=True)
+    settings = settings or {}
+    rows, used, all_maps, timing = [], {}, {}, {}
+    for check in checks:
+        start = time.perf_counter()
+        check_rows, used[check], all_maps[check], cached = run_or_read(check, model, images, image_ids, out, seed,
+                                                                        settings.get(check), force)
+        timing[check] = round(time.perf_counter() - start, 2)
+        rows += check_rows
+        if progress:
+            progress(f"{check}: {'read from ' + out if cached else f'{timing[check]} s'}")
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] not in CONTROLS and r["method"] != "model_output"))
+    names = methods + list(CONTROLS)
+    figures_written = write_figures(out, rows, names, all_maps)
+    return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
+                                           "seconds": timing}, header, seed, figures_written)
+
+
+def main(argv=None):
+    from .experiments.commands import QUICK_SETTINGS, parse_override, test_images
+    from .methods import method_settings as check_method_settings
+    from .model import load_model
+
+    p = argparse.ArgumentParser(
+        prog="sanity_report.py",
+        description="Run the sanity checks (cascading randomization top-down and bottom-up, sMPRT, eMPRT, random "
+                    "logit, input invariance, pixel-deletion faithfulness) with a uniform-noise and an edge-detector "
+                    "control, and write report.md: one table, a verdict per method and check, rules included.")
+    p.add_argument("--model", required=True, help="a trained model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--out", required=True, help="folder for report.md, figures and each check's results")
+    p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
+    p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
+    p.add_argument("--checks", nargs="+", default=None, help=f"checks to run (default all: {', '.join(CHECKS)})")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--quick", action="store_true", help="few noise samples and IG steps (smoke test)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
+                   help="change one method setting (repeatable; applied after --quick)")
+    p.add_argument("--randomization", default="reinit", choices=["reinit", "truncated_normal", "uniform", "shuffle"],
+                   help="how blocks are randomized (default reinit, as the original)")
+    p.add_argument("--smprt-samples", type=int, default=50, help="sMPRT: noisy copies per image (default 50)")
+    p.add_argument("--smprt-noise", type=float, default=0.1,
+                   help="sMPRT: noise std as a fraction of each image's range (default 0.1)")
+    p.add_argument("--bins", default="sqrt", choices=["freedman-diaconis", "scott", "sturges", "rice", "sqrt"],
+                   help="eMPRT: histogram bin rule (default sqrt)")
+    p.add_argument("--shift", type=float, default=-1.0, help="input invariance: the constant shift m (default -1)")
+    p.add_argument("--replacement", default="zero",
+                   help="faithfulness: value of deleted pixels: zero, image_min, image_mean or a number (default zero)")
+    p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
+    p.add_argument("--force", action="store_true", help="recompute checks whose results exist in --out")
+    p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
+    p.add_argument("--image-dir", default=None, help="ImageNet models: folder of images (default doc/data)")
+    args = p.parse_args(argv)
+
+    method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
+    for text in args.overrides:
+        method, setting, value = parse_override(text)
+        method_settings.setdefault(method, {})[setting] = value
+        check_method_settings(method, method_settings[method])
+    model = load_model(args.model)
+    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir)
+    meta = getattr(model, "metadata", {})
+    header = (f"Model `{args.model}` ({model.architecture.description}; data {meta.get('data')}, "
+              f"labels {meta.get('labels', 'true')}, test accuracy {meta.get('accuracy', 'n/a')}); "
+              f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
+              + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
+    path, cells = run_report(model, images, np.arange(len(images)), args.out, args.checks, args.seed,
+                             check_settings(args, method_settings or None), header, args.force)
+    print(f"wrote {path}")
+    return path, cells

@@ -1,0 +1,222 @@
+"""The checks of sanity_checks.checks and the report: known answers, invariances, and independent
+numpy computations of the published formulas on the same masks."""
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sanity_checks.checks import controls, emprt, faithfulness, input_invariance, mprt, random_logit, smprt
+from sanity_checks.checks.common import CheckError, draw_rng
+from sanity_checks.model import GraphModel
+
+FAST = ["gradient", "guided_backprop"]
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def rank_correlation(a, b):
+    """Spearman of |a| and |b| from scratch: Pearson of average ranks."""
+    ra, rb = stats.rankdata(np.abs(a).ravel()), stats.rankdata(np.abs(b).ravel())
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def values(rows, method, metric, **where):
+    return [r["value"] for r in rows if r["method"] == method and r["metric"] == metric
+            and all(r[k] == v for k, v in where.items())]
+
+
+# ------------------------------------------------------------------------------------ eMPRT entropy
+def test_entropy_of_uniform_and_one_hot_histograms():
+    assert emprt.discrete_entropy([5, 5, 5, 5]) == pytest.approx(np.log(4))
+    assert emprt.discrete_entropy([0, 9, 0, 0]) == 0.0
+    assert emprt.histogram_entropy(np.full(100, 3.0), "sqrt") == 0.0          # one value: one bin
+    values_ = np.repeat(np.arange(10.0), 10)                                     # 10 bins, 10 values each
+    assert emprt.histogram_entropy(values_, "sqrt") == pytest.approx(np.log(10))
+    for rule in emprt.BIN_RULES:
+        assert 0 <= emprt.histogram_entropy(np.random.default_rng(0).random(500), rule) <= np.log(500)
+    with pytest.raises(CheckError, match="valid: freedman-diaconis, scott, sturges, rice, sqrt"):
+        emprt.histogram_entropy(values_, "doane")
+
+
+# ------------------------------------------------------------------------------------ seeding
+def test_draws_depend_on_the_image_id_not_the_batch():
+    a = controls.random_maps((4, 4, 1), [5, 6], seed=1, state="s")
+    b = controls.random_maps((4, 4, 1), [6], seed=1, state="s")
+    np.testing.assert_array_equal(a[1], b[0])
+    assert not np.array_equal(a[1], controls.random_maps((4, 4, 1), [6], seed=1, state="t")[0])  # fresh per state
+    assert not np.array_equal(a[1], controls.random_maps((4, 4, 1), [6], seed=2, state="s")[0])
+
+
+def test_random_logit_is_never_the_explained_class_and_covers_the_others():
+    ids = np.arange(2000)
+    classes = ids % 10
+    others = random_logit.other_classes(classes, ids, seed=3, num_classes=10)
+    assert not np.any(others == classes)
+    for c in range(10):
+        assert set(others[classes == c]) == set(range(10)) - {c}
+    assert random_logit.other_classes(classes[7:8], ids[7:8], 3, 10)[0] == others[7]
+
+
+# ------------------------------------------------------------------------------------ MPRT averages
+def test_averaged_similarity_excludes_the_original_state_unless_asked(cnn, random_digits):
+    result = mprt.run(cnn, random_digits[:2], [0, 1], seed=0,
+                      settings={"methods": ["gradient"], "metrics": ["spearman_abs"], "orders": ["top-down"]})
+    rows = [r for r in result.rows if r["method"] == "gradient"]
+    assert values(rows, "gradient", "spearman_abs", step_index=0) == [1.0, 1.0]
+    randomized = [r["value"] for r in rows if r["step_index"] > 0]
+    average = mprt.average_similarity(result.rows)[("gradient", "top-down", "spearman_abs")]
+    assert average == pytest.approx(np.mean(randomized))
+    with_original = mprt.average_similarity(result.rows, include_original=True)[("gradient", "top-down", "spearman_abs")]
+    assert with_original == pytest.approx(np.mean(randomized + [1.0, 1.0])) and with_original > average
+    # the edge control never changes, the random control is fresh at every state
+    assert set(values(result.rows, controls.EDGE, "spearman_abs")) == {1.0}
+    assert max(values(result.rows, controls.RANDOM, "spearman_abs", order="top-down")[2:]) < 0.3
+
+
+# ------------------------------------------------------------------------------------ sMPRT
+def test_smprt_equals_the_plain_test_at_one_sample_without_noise(cnn, random_digits):
+    images, ids = random_digits[:2], [4, 9]
+    common = {"methods": FAST, "metrics": ["spearman_abs", "spearman_signed"]}
+    plain = mprt.run(cnn, images, ids, seed=2, settings={**common, "orders": ["top-down"]}).rows
+    smoothed = smprt.run(cnn, images, ids, seed=2, settings={**common, "nsamples": 1, "noise_level": 0.0}).rows
+    last = max(r["step_index"] for r in plain)
+    for method in FAST + [controls.EDGE]:
+        for metric in common["metrics"]:
+            assert values(smoothed, method, metric) == values(plain, method, metric, step_index=last)
+
+
+def test_smprt_against_an_independent_computation(cnn, random_digits):
+    images, ids, n, level = random_digits[:2], [3, 8], 4, 0.1
+    rows = smprt.run(cnn, images, ids, seed=5, settings={"methods": ["gradient"], "metrics": ["spearman_abs"],
+                                                         "nsamples": n, "noise_level": level}).rows
+    from sanity_checks.randomize import Randomizer
+
+    def averaged_gradient(x, image_id, c):
+        eps = draw_rng(5, image_id, "smprt_noise").standard_normal((n,) + x.shape) * level * (x.max() - x.min())
+        return np.mean([cnn.input_gradients((x + e).astype(np.float32), c) for e in eps], axis=0)[0]
+
+    classes = cnn.predict(images)
+    original = [averaged_gradient(x, i, c) for x, i, c in zip(images, ids, classes)]
+    with Randomizer(cnn, seed=5) as r:
+        r.randomize(cnn.architecture.block_names)
+        randomized = [averaged_gradient(x, i, c) for x, i, c in zip(images, ids, classes)]
+    expected = [rank_correlation(a, b) for a, b in zip(original, randomized)]
+    np.testing.assert_allclose(values(rows, "gradient", "spearman_abs"), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------ eMPRT
+def test_emprt_against_an_independent_computation(cnn, random_digits):
+    images, ids = random_digits, [0, 1, 2]
+    rows = emprt.run(cnn, images, ids, seed=1, settings={"methods": ["gradient"]}).rows
+    from sanity_checks.randomize import Randomizer
+
+    def entropy(mask):
+        v = np.abs(mask).ravel().astype(np.float64)
+        counts, _ = np.histogram(v, bins=int(np.ceil(np.sqrt(v.size))))    # the sqrt rule
+        return stats.entropy(counts)
+
+    classes = cnn.predict(images)
+    before = cnn.input_gradients(images, classes)
+    logits_before = cnn.predict_logits(images)
+    with Randomizer(cnn, seed=1) as r:
+        r.randomize(cnn.architecture.block_names)
+        after = cnn.input_gradients(images, classes)
+        logits_after = cnn.predict_logits(images)
+    expected = [(entropy(b) - entropy(a)) / entropy(a) for a, b in zip(before, after)]
+    np.testing.assert_allclose(values(rows, "gradient", "entropy_increase"), expected, rtol=1e-9)
+    softmax = lambda z: stats.entropy(np.exp(z - z.max(1, keepdims=True)), axis=1)  # noqa: E731
+    expected_model = (softmax(logits_after.astype(np.float64)) - softmax(logits_before.astype(np.float64))) \
+        / softmax(logits_before.astype(np.float64))
+    np.testing.assert_allclose(values(rows, emprt.MODEL_OUTPUT, "entropy_increase"), expected_model, rtol=1e-6)
+    assert set(values(rows, controls.EDGE, "entropy_increase")) == {0.0}
+
+
+# ------------------------------------------------------------------------------------ random logit
+def test_random_logit_against_an_independent_computation(random_cnn, random_digits):
+    ids = [11, 12, 13]
+    result = random_logit.run(random_cnn, random_digits, ids, seed=4,
+                              settings={"methods": ["gradient", "guided_backprop"], "metrics": ["spearman_abs"]})
+    classes = random_cnn.predict(random_digits)
+    others = random_logit.other_classes(classes, ids, 4, 10)
+    for method, guided in (("gradient", False), ("guided_backprop", True)):
+        a = random_cnn.input_gradients(random_digits, classes, guided=guided)
+        b = random_cnn.input_gradients(random_digits, others, guided=guided)
+        np.testing.assert_allclose(values(result.rows, method, "spearman_abs"),
+                                   [rank_correlation(x, y) for x, y in zip(a, b)], atol=1e-6)
+    assert [r["detail"] for r in result.rows if r["method"] == "gradient"] == \
+        [f"{c}->{o}" for c, o in zip(classes, others)]
+    assert set(values(result.rows, controls.EDGE, "spearman_abs")) == {1.0}
+
+
+# ------------------------------------------------------------------------------------ input invariance
+@pytest.mark.parametrize("architecture", ["cnn", "mlp"])
+def test_shifted_model_computes_the_same_logits_and_gradient_is_invariant(architecture, rng):
+    model = random_model = GraphModel(architecture, seed=3)
+    x = rng.random((3, 28, 28, 1), dtype=np.float32)   # no constant regions (see the next test)
+    shifted = input_invariance.shifted_model(model, -1.0)
+    try:
+        np.testing.assert_allclose(shifted.predict_logits(x - 1.0), model.predict_logits(x), rtol=0, atol=2e-5)
+        assert input_invariance.check_equivalence(model, shifted, x, -1.0, 1e-5) < 1e-5
+        classes = model.predict(x)
+        gradient = model.input_gradients(x, classes)
+        np.testing.assert_array_equal(shifted.input_gradients(x - 1.0, classes), gradient)   # exactly
+        times_input = gradient * x
+        assert not np.allclose(shifted.input_gradients(x - 1.0, classes) * (x - 1.0), times_input)
+        with pytest.raises(CheckError, match="differ from the original"):
+            input_invariance.check_equivalence(model, shifted, x, -0.5, 1e-5)   # a wrong shift is refused
+    finally:
+        shifted.close()
+        random_model.close()
+
+
+def test_input_invariance_verdicts_per_baseline(rng):
+    model = GraphModel("mlp", seed=4)
+    # biases away from 0: IG's baseline point is then not on every ReLU's kink (see doc/sanity_report.md)
+    model.set_weights({n: np.full_like(v, 0.05) for n, v in model.get_weights().items() if n.endswith("biases")})
+    x = rng.random((2, 28, 28, 1), dtype=np.float32)
+    try:
+        result = input_invariance.run(model, x, [0, 1], settings={
+            "methods": ["gradient", "gradient_x_input", "integrated_gradients"],
+            "method_settings": {"integrated_gradients": {"x_steps": 8}}})
+    finally:
+        model.close()
+    rows = result.rows
+    assert max(values(rows, "gradient", "relative_l1")) == 0.0
+    assert min(values(rows, "gradient_x_input", "relative_l1")) > 0.1
+    assert min(values(rows, "integrated_gradients", "relative_l1", detail="zero baseline")) > 0.1
+    assert max(values(rows, "integrated_gradients", "relative_l1", detail="shifted baseline")) < 1e-4
+    assert max(values(rows, controls.EDGE, "relative_l1")) < 1e-6
+    assert result.settings["compensated_variable"] == "mlp/hidden1/biases"
+
+
+# ------------------------------------------------------------------------------------ faithfulness
+def test_deletion_order_curve_and_area():
+    mask = np.zeros((2, 2, 1))
+    mask[1, 0, 0], mask[0, 1, 0] = 5.0, -7.0
+    order = faithfulness.deletion_order(mask, tie_breaker=np.array([3, 2, 1, 0]))
+    assert order.tolist() == [1, 2, 3, 0]             # |-7|, 5, then the tie (0, 0) in tie-breaker order
+    assert faithfulness.deletion_order(mask, np.array([3, 2, 1, 0]), "signed").tolist()[:2] == [2, 3]
+    image = np.arange(1.0, 5.0).reshape(2, 2, 1)
+    deleted = faithfulness.deleted_images(image, order, steps=4, value=-1.0)
+    assert deleted[0].ravel().tolist() == [1, 2, 3, 4] and deleted[2].ravel().tolist() == [1, -1, -1, 4]
+    assert faithfulness.curve_area([1, 1, 1]) == 1.0 and faithfulness.curve_area([0, 1]) == 0.5
+
+
+def test_faithfulness_rows_and_replacement(random_cnn, random_digits):
+    result = faithfulness.run(random_cnn, random_digits[:2], [0, 1], settings={"methods": ["gradient"], "steps": 4,
+                                                                               "replacement": "image_mean"})
+    logits = random_cnn.predict_logits(random_digits[:2])
+    classes = logits.argmax(1)
+    first = values(result.rows, "gradient", "logit", step_index=0)
+    np.testing.assert_allclose(first, logits[np.arange(2), classes], rtol=1e-6)
+    last = values(result.rows, "gradient", "logit", step_index=4)
+    blank = np.ones_like(random_digits[:2]) * random_digits[:2].reshape(2, -1).mean(1)[:, None, None, None]
+    np.testing.assert_allclose(last, random_cnn.predict_logits(blank)[np.arange(2), classes], rtol=1e-5)
+    with pytest.raises(CheckError, match="unknown replacement"):
+        faithfulness.run(random_cnn, random_digits[:1], [0], settings={"replacement": "grey", "methods": ["gradient"]})

@@ -1,0 +1,69 @@
+"""The report: verdict rules on known inputs, and the command line end to end on a small setting."""
+import warnings
+
+import numpy as np
+import pytest
+
+from sanity_checks import report
+from sanity_checks.checks.controls import EDGE, INPUT_NOISE, RANDOM
+from sanity_checks.errors import SanityCheckError
+from sanity_checks.model import GraphModel
+
+
+def test_verdicts_follow_the_controls():
+    column = report.TABLE[0]           # randomization top-down: lower is better
+    indices = report.bootstrap_indices(20, 0, "t")
+    control = {i: 1.0 for i in range(20)}
+    assert report.judge({i: 0.1 + 0.01 * i for i in range(20)}, control, column, indices).verdict == "pass"
+    assert report.judge(dict(control), control, column, indices).verdict == "fail"      # as unchanged as the edge map
+    noisy = {i: 1.0 + (0.2 if i % 2 else -0.2) for i in range(20)}
+    assert report.judge(noisy, control, column, indices).verdict == "inconclusive"
+    assert report.combine(["pass", "inconclusive"]) == "inconclusive" and report.combine(["pass", "fail"]) == "fail"
+    faith = report.TABLE[-1]           # faithfulness against the random control
+    assert report.judge({i: 2.0 for i in range(20)}, {i: 3.0 + 0.1 * (i % 3) for i in range(20)}, faith,
+                        indices).verdict == "pass"
+    assert report.judge({i: 4.0 for i in range(20)}, {i: 3.0 + 0.1 * (i % 3) for i in range(20)}, faith,
+                        indices).verdict == "fail"
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models") / "cnn_mnist"
+    model = GraphModel("cnn", seed=8)
+    model.save(folder, {"data": "mnist", "labels": "true"})
+    model.close()
+    return folder
+
+
+def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
+    out = tmp_path / "report"
+    argv = ["--model", str(model_folder), "--out", str(out), "--images", "3", "--quick", "--smprt-samples", "2",
+            "--deletion-steps", "5", "--methods", "gradient", "gradient_x_input", "guided_backprop",
+            "--data-root", str(data_root)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path, cells = report.main(argv)
+    text = open(path).read()
+    assert "| method | randomization top-down | randomization bottom-up | sMPRT | eMPRT | random logit | " \
+           "input invariance | faithfulness |" in text
+    for name in ("Gradient", "Gradient⊙Input", "Guided BackProp", "Control: uniform noise",
+                 "Control: input × uniform noise", "Control: edge detector"):
+        assert f"| {name} |" in text
+    assert "Verdict rules" in text and "## Input invariance, per baseline" in text
+    # the controls behave as the rules say they must
+    assert cells[(EDGE, "randomization top-down")].verdict == "fail"
+    assert cells[(EDGE, "randomization bottom-up")].verdict == "fail"
+    assert cells[(RANDOM, "faithfulness")].verdict == "fail"
+    assert cells[(INPUT_NOISE, "random logit")].verdict == "fail"
+    assert cells[(EDGE, "input invariance")].verdict == "pass"
+    assert cells[("gradient_x_input", "input invariance")].verdict == "fail"
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "cascading_curves.png", "random_logit_maps.png", "input_invariance_maps.png",
+            "mprt.csv", "mprt.json", "faithfulness.csv"} <= names
+    # a second run reads the results back and writes the same report
+    capsys.readouterr()
+    report.main(argv)
+    assert capsys.readouterr().out.count("read from") == 6
+    assert open(path).read().split("## Settings")[0] == text.split("## Settings")[0]   # timings differ
+    with pytest.raises(SanityCheckError, match="other settings"):
+        report.main(argv[:-2] + ["--seed", "1", "--data-root", argv[-1]])
