@@ -3,7 +3,10 @@ import importlib
 
 import numpy as np
 
-from sanity_checks.compat import slim, tf, tf1
+from sanity_checks import compat
+from sanity_checks.compat import tf, tf1
+
+slim = compat.load_slim()
 
 
 def test_legacy_layers_path_resolves():
@@ -30,7 +33,13 @@ def test_graph_mode():
     assert not tf.executing_eagerly()
 
 
-def _stderr_of(code, **env):
+def test_slim_attribute_is_the_lazily_loaded_module():
+    assert compat.slim is slim and slim.__name__ == "tf_slim"
+    from sanity_checks.compat import slim as imported
+    assert imported is slim
+
+
+def _run(code, **env):
     import os
     import subprocess
     import sys
@@ -38,16 +47,31 @@ def _stderr_of(code, **env):
     environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     environ.update(env, PYTHONPATH=src)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ,
-                          timeout=300).stderr
+                          timeout=300)
 
 
-def test_native_banner_is_filtered_and_other_native_output_kept():
-    code = ("import os\nfrom sanity_checks.compat import native_banner_filtered\n"
+#: What every runner imports; none of them may pull in tf-slim or tf-keras (Inception v3 only).
+_LEAN_IMPORTS = ("import sys\nimport sanity_checks.experiments.commands, sanity_checks.experiments.parameter_saliency_commands\n"
+                 "import sanity_checks.train, sanity_checks.demo, sanity_checks.models\n"
+                 "from sanity_checks.models import get_architecture\nget_architecture('cnn')\n")
+_HEAVY = ("tf_slim", "tf_keras")  # (Keras 3, ``keras``, is imported by ``import tensorflow`` itself)
+
+
+def test_native_banner_is_filtered_and_other_native_output_kept_and_imports_are_lean():
+    code = ("import os\nfrom sanity_checks.compat import native_banner_filtered\n" + _LEAN_IMPORTS +
             "from sanity_checks.model import GraphModel\nGraphModel('mlp', seed=0).close()\n"
+            f"print(sorted(m for m in {_HEAVY!r} if m in sys.modules))\n"
+            "from sanity_checks import compat\ncompat.load_slim()\n"
+            f"print(sorted(m for m in {_HEAVY!r} if m in sys.modules))\n"
             "with native_banner_filtered():\n"
             "    os.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. x\\nkeep me\\n')\n")
-    quiet = _stderr_of(code)
-    assert quiet.splitlines() == ["keep me"]
+    quiet = _run(code)
+    assert quiet.stderr.splitlines() == ["keep me"]
+    # a CNN/MLP run never imports tf-slim or tf-keras; load_slim() brings tf-slim (whose layers bring
+    # tf-keras when a network is built: test_tf_slim_conv_with_batch_norm_builds_and_runs)
+    before, after = quiet.stdout.splitlines()
+    assert before == "[]"
+    assert after == "['tf_slim']"
     # TF_CPP_MIN_LOG_LEVEL=0 asks for TensorFlow's logs: then nothing is filtered
-    loud = _stderr_of(code, TF_CPP_MIN_LOG_LEVEL="0")
+    loud = _run(code, TF_CPP_MIN_LOG_LEVEL="0").stderr
     assert "oneDNN custom operations are on" in loud and "keep me" in loud

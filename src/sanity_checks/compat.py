@@ -10,9 +10,17 @@ Why it exists:
 - The whole toolkit works with ``tf.compat.v1`` graphs and sessions, so eager execution is turned off
   once, here, for the process.
 
+Only TensorFlow is imported here. tf-slim and tf-keras cost over a second of start-up and only
+Inception v3 needs them, so they are imported on first use (:func:`load_slim`): the alias is a
+cheap import hook installed now, and it looks at tf-keras only when something imports the old path.
+Code that loads Keras models imports ``keras`` / ``tf_keras`` itself, where it needs them.
+
 Usage::
 
-    from sanity_checks.compat import tf, tf1, slim
+    from sanity_checks.compat import tf, tf1     # TensorFlow, tf.compat.v1 (graph mode)
+    from sanity_checks import compat
+    slim = compat.load_slim()                    # tf-slim, imported on the first call
+    # ``compat.slim`` (or ``from sanity_checks.compat import slim``) is the same, imported on access
 """
 import contextlib
 import importlib
@@ -31,10 +39,17 @@ _NEW = "tf_keras.src.legacy_tf_layers"
 
 
 class _LegacyLayersAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serves ``tf_keras.legacy_tf_layers[.x]`` as the module ``tf_keras.src.legacy_tf_layers[.x]``."""
+    """Serves ``tf_keras.legacy_tf_layers[.x]`` as the module ``tf_keras.src.legacy_tf_layers[.x]``.
+
+    Installed at import time but inert until something imports the old path (tf-slim's layers do):
+    only then, with ``tf_keras`` already imported as the parent package, does it look whether that
+    tf-keras still ships the old path itself (older releases), and steps aside if so.
+    """
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != _OLD and not fullname.startswith(_OLD + "."):
+            return None
+        if _old_path_is_real():
             return None
         target_name = _NEW + fullname[len(_OLD):]
         if importlib.util.find_spec(target_name) is None:
@@ -48,14 +63,16 @@ class _LegacyLayersAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass  # the aliased module is already executed
 
 
+def _old_path_is_real():
+    """Whether the imported ``tf_keras`` package has ``legacy_tf_layers`` itself (no alias needed)."""
+    package = sys.modules.get("tf_keras")
+    return any(os.path.exists(os.path.join(folder, "legacy_tf_layers"))
+               or os.path.exists(os.path.join(folder, "legacy_tf_layers.py"))
+               for folder in getattr(package, "__path__", []))
+
+
 def _install_alias():
-    try:
-        importlib.import_module(_OLD)
-        return  # an older tf-keras (or a future fix) still has the path: nothing to do
-    except ImportError:
-        pass
-    if importlib.util.find_spec("tf_keras") is None:
-        return  # TensorFlow < 2.16 keeps the legacy layers inside TensorFlow itself
+    """Put the alias first on the import path; cheap (imports nothing), and done once per process."""
     if not any(isinstance(f, _LegacyLayersAlias) for f in sys.meta_path):
         sys.meta_path.insert(0, _LegacyLayersAlias())
 
@@ -100,15 +117,35 @@ def native_banner_filtered():
                 sys.stderr.flush()
 
 
-with native_banner_filtered():
-    _install_alias()   # finding tf_keras imports TensorFlow: the banner comes here
+_install_alias()  # before anything can import tf-slim's layers
 
+with native_banner_filtered():   # importing TensorFlow writes its native start-up banner
     import tensorflow as tf  # noqa: E402
 
     tf1 = tf.compat.v1
     tf1.disable_eager_execution()
     tf.get_logger().setLevel("ERROR")
 
-    import tf_slim as slim  # noqa: E402
 
-__all__ = ["tf", "tf1", "slim", "native_banner_filtered"]
+def load_slim():
+    """tf-slim (the ``tf_slim`` module), imported on the first call (its layers import tf-keras
+    when a network is first built, through the alias above).
+
+    For code that builds tf-slim networks (Inception v3). Everything else never needs it, so a run
+    on the MNIST models starts without it.
+    """
+    if "tf_slim" not in sys.modules:
+        _install_alias()  # in case something removed it from sys.meta_path meanwhile
+        with native_banner_filtered():
+            import tf_slim  # noqa: F401
+    return sys.modules["tf_slim"]
+
+
+def __getattr__(name):
+    """``compat.slim``: tf-slim on first access (PEP 562), so old ``from ...compat import slim`` works."""
+    if name == "slim":
+        return load_slim()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["tf", "tf1", "load_slim", "native_banner_filtered"]

@@ -13,7 +13,7 @@ The auxiliary head ``InceptionV3/AuxLogits`` is built (its variables are in the 
 but belongs to no block, so it is never randomized, as in the original: it branches off Mixed_6e
 and does not feed the main logits, so it cannot change any mask.
 """
-from ..compat import slim  # the shim must run before tf_slim.nets imports its layers
+from .. import compat  # the shim must run before tf_slim.nets imports its layers
 from . import Architecture, Block
 
 SCOPE = "InceptionV3"
@@ -32,6 +32,7 @@ def build(inputs, num_classes=NUM_CLASSES):
     ``end_points`` are tf-slim's: every block by name ('Mixed_7c' is GradCAM's layer), plus
     'AuxLogits', 'PreLogits', 'Logits' and 'Predictions'.
     """
+    slim = compat.load_slim()  # tf-slim (and tf-keras) only when an Inception graph is built
     from tf_slim.nets import inception_v3 as slim_inception
 
     with slim.arg_scope(slim_inception.inception_v3_arg_scope()):
