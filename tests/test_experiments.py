@@ -105,7 +105,7 @@ def model_folder(tmp_path_factory):
 def test_model_randomization_cli_writes_results_and_figures(model_folder, data_root, tmp_path):
     out = tmp_path / "out"
     model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--quick",
-                              "--methods", "gradient", "gradcam", "--data-root", str(data_root)])
+                              "--methods", "gradient", "gradcam", "--data-root", str(data_root), "--eval-images", "20"])
     names = sorted(p.name for p in out.iterdir())
     assert names == ["curves_spearman_abs.png", "curves_spearman_signed.png", "curves_ssim.png",
                      "mask_grid_abs.png", "mask_grid_signed.png", "results.csv", "summary.json"]
@@ -116,6 +116,13 @@ def test_model_randomization_cli_writes_results_and_figures(model_folder, data_r
     assert set(summary["summary"]["gradient"]) == {"original", "softmax_linear", "fc1", "hidden2", "hidden1"}
     assert set(summary["test_accuracy"]) == {"original", "softmax_linear", "fc1", "hidden2", "hidden1"}
     assert "tensorflow" in summary["versions"]
+    # each state's accuracy is measured on the first --eval-images test images, and says so
+    assert summary["test_accuracy_images"] == summary["settings"]["accuracy_images"] == 20
+    from sanity_checks.data import load_dataset
+    from sanity_checks.model import load_model
+    test = load_dataset("mnist", root=data_root)
+    with load_model(str(model_folder)) as trained:
+        assert summary["test_accuracy"]["original"] == trained.accuracy(test.x_test[:20], test.y_test[:20])
 
 
 def test_bottom_up_shuffle_cli(model_folder, data_root, tmp_path):
@@ -141,6 +148,7 @@ def test_noise_mode_cli(model_folder, data_root, tmp_path):
     assert summary["summary"]["0.5"]["gradient"]["hidden1"]["spearman_signed"]["mean"] < 0.99
     acc = summary["test_accuracy"]
     assert len(set(acc["0.0"].values())) == 1  # zero noise: the same model at every step
+    assert summary["test_accuracy_images"] == 50  # the default 1,000, capped by the 50 test images
     assert (out / "noise_accuracy.png").exists() and (out / "noise_curves_spearman_signed.png").exists()
 
 

@@ -51,7 +51,8 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
         fixed_class: explain the trained model's class at every step instead of the current model's
             own top class (the original re-chose the class at each step).
         keep_masks: how many images' masks to keep for figures.
-        eval_data: optional (x, y) to record the accuracy of each model state.
+        eval_data: optional (x, y) to record the accuracy of each model state (its cost grows with
+            len(x): the runner passes the first 1,000 test images by default, ``--eval-images``).
         level: a label (e.g. the noise level) written into each row.
         order: cascade order, 'top-down' (the original) or 'bottom-up' (input block first).
     """
@@ -69,7 +70,8 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
         "mode": mode, "order": order, "blocks": [s.label for s in steps[1:]], "methods": methods, "metrics": metrics,
         "randomization": strategy.describe(), "seed": seed, "n_images": int(len(images)),
         "class_explained": "trained model's class, fixed" if fixed_class else "current model's own top class",
-        "method_settings": method_settings or {}})
+        "method_settings": method_settings or {},
+        "accuracy_images": 0 if eval_data is None else int(len(eval_data[1]))})
     reference = None
     with randomizer:
         bar = tqdm(steps, desc=f"{mode} randomization" + (f" ({level})" if level is not None else ""),
