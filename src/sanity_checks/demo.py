@@ -53,6 +53,7 @@ def main(argv=None):
     from .experiments.commands import data_randomization_main, model_randomization_main
 
     args = parse_args(argv)
+    files.check_output_folder(args.out)
     folder = quick_model("cnn", args.data, args.models, args.retrain)
     random_folder = quick_model("cnn", args.data, args.models, args.retrain, extra=["--randlabels"])
     meta = read_metadata(folder)

@@ -15,3 +15,7 @@ class DataError(SanityCheckError):
 
 class ModelError(SanityCheckError):
     """A model folder or checkpoint that is missing or does not match the architecture."""
+
+
+class OutputError(SanityCheckError):
+    """A result that cannot be written: a file where a folder should be, a read-only or full disk."""

@@ -83,7 +83,8 @@ def load_inception_v3(folder=DEFAULT_FOLDER):
         source = f"TF-slim checkpoint ({ARCHIVE})"
     model = GraphModel("inception_v3")
     try:
-        model.restore(prefix)
+        model.restore(prefix, remedy="write it again with sanity_checks.imagenet.write_random_checkpoint"
+                      if os.path.isfile(marker) else f"download {DOWNLOAD_URL} again and unpack it into {folder}")
     except BaseException:
         model.close()
         raise

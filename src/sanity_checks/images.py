@@ -46,6 +46,13 @@ def read_image(path, architecture):
         raise ImageError(f"cannot read {path} as a numpy array: {err}") from None
     if x.shape != shape:
         raise ImageError(f"{path} holds an array of shape {x.shape}, {architecture.name} needs {shape}")
+    if not np.all(np.isfinite(x)):
+        raise ImageError(f"{path} holds {int(np.size(x) - np.isfinite(x).sum())} NaN or infinite values")
+    low, high = input_range(architecture)
+    slack = 1e-3 * (high - low)
+    if x.min() < low - slack or x.max() > high + slack:
+        raise ImageError(f"{path} holds values in [{x.min():g}, {x.max():g}], {architecture.name} takes "
+                         f"[{low:g}, {high:g}]")
     return x
 
 

@@ -227,19 +227,24 @@ class GraphModel:
                 json.dump({"architecture": self.architecture.name, **(metadata or {})}, f, indent=2, sort_keys=True)
         return folder
 
-    def restore(self, checkpoint_prefix):
+    def restore(self, checkpoint_prefix, remedy=None):
         """Read weights from a checkpoint (read only: the files are never written).
 
         Variable names and shapes are compared first: a checkpoint that lacks any of the model's
-        variables, or holds one with another shape, raises :class:`ModelError` naming them.
+        variables, or holds one with another shape, raises :class:`ModelError` naming them. A
+        checkpoint whose files cannot be read (truncated, corrupt) raises :class:`ModelError` naming
+        the file, followed by ``remedy`` (how to get a good copy) when given.
         """
-        mismatches = checkpoint_mismatches(checkpoint_prefix, self.variables)
+        mismatches = checkpoint_mismatches(checkpoint_prefix, self.variables, remedy=remedy)
         if mismatches:
             raise ModelError(f"{checkpoint_prefix} does not fit {self.architecture.name} "
                              f"({self.architecture.num_classes} classes): " + mismatches)
         with self.graph.as_default():
             saver = tf1.train.Saver(var_list=self.variables)
-        saver.restore(self.session, checkpoint_prefix)
+        try:
+            saver.restore(self.session, checkpoint_prefix)
+        except tf.errors.OpError as err:
+            raise ModelError(damaged_checkpoint_message(checkpoint_prefix, err, remedy)) from None
 
     def close(self):
         self.session.close()
@@ -251,17 +256,50 @@ class GraphModel:
         self.close()
 
 
-def checkpoint_mismatches(checkpoint_prefix, variables, show=8):
+def damaged_checkpoint_message(checkpoint_prefix, err, remedy=None):
+    """One line for a checkpoint TensorFlow could not read: which file, its size, TensorFlow's reason
+    (without the graph's stack trace) and ``remedy``, e.g. 'retrain it: python src/train_cnn_models.py ...'.
+
+    The index (``.index``) is read first, when names and shapes are compared, so a failure while
+    restoring lies in the data file(s) (``.data-*``); a V1 checkpoint is a single file.
+    """
+    import glob
+
+    data_files = sorted(glob.glob(glob.escape(checkpoint_prefix) + ".data-*"))
+    if data_files:
+        named = " or ".join(f"{f} ({os.path.getsize(f):,} bytes)" for f in data_files)
+        where = f"{'its data file ' if len(data_files) == 1 else 'one of its data files '}{named}"
+    elif os.path.isfile(checkpoint_prefix):
+        where = f"the file {checkpoint_prefix} ({os.path.getsize(checkpoint_prefix):,} bytes)"
+    else:
+        where = "its files"
+    text = (f"checkpoint {checkpoint_prefix} is damaged: {where} could not be read "
+            f"({tensorflow_reason(err)}); it is truncated or corrupt")
+    return text + (f"; {remedy}" if remedy else "")
+
+
+def tensorflow_reason(err):
+    """The cause in a TensorFlow error message, without 'Graph execution error', the node and its trace."""
+    text = getattr(err, "message", None) or str(err)
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line[:1].isspace() and not line.startswith(
+                 ("Graph execution error", "Detected at node", "Node:", "[[", "File "))]
+    return lines[-1] if lines else type(err).__name__
+
+
+def checkpoint_mismatches(checkpoint_prefix, variables, show=8, remedy=None):
     """'' if the checkpoint holds every variable with its shape, else a one-line description.
 
     Works for V1 and V2 checkpoints (``tf1.train.list_variables``); extra checkpoint variables
-    (e.g. a training step counter) are allowed.
+    (e.g. a training step counter) are allowed. An unreadable checkpoint raises :class:`ModelError`
+    (followed by ``remedy`` when given).
     """
     try:
         stored = {name: list(shape) for name, shape in tf1.train.list_variables(checkpoint_prefix)}
     except (tf.errors.OpError, ValueError) as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelError(f"cannot read checkpoint {checkpoint_prefix}: {message}") from None
+        raise ModelError(f"cannot read checkpoint {checkpoint_prefix}: {message}"
+                         + (f"; {remedy}" if remedy else "")) from None
     bad = []
     for v in variables:
         name, shape = v.op.name, v.shape.as_list()
@@ -286,8 +324,15 @@ def read_metadata(folder):
     if not os.path.isfile(path):
         raise ModelError(f"{folder}: no {METADATA_NAME}; train a model with src/train_cnn_models.py "
                          f"or src/train_mlp_models.py, or pass a folder that holds one")
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ModelError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}; it is damaged: "
+                         f"copy the model folder again or retrain it") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), str):
+        raise ModelError(f"{path} names no architecture (\"architecture\": \"cnn\", \"mlp\", ...)")
+    return meta
 
 
 def load_model(folder):
@@ -307,5 +352,17 @@ def load_model(folder):
         raise ModelError(f"{folder}: no checkpoint {CHECKPOINT_NAME}.index")
     model = GraphModel(meta["architecture"])
     model.metadata = meta
-    model.restore(prefix)
+    try:
+        model.restore(prefix, remedy=retrain_remedy(folder, meta))
+    except BaseException:
+        model.close()
+        raise
     return model
+
+
+def retrain_remedy(folder, meta):
+    """How to get a good copy of a trained model folder: copy it again, or rerun its training command."""
+    command = meta.get("command")
+    if not command:
+        command = f"src/train_{meta.get('architecture', 'cnn')}_models.py --data {meta.get('data', '...')}"
+    return f"copy {folder} again from where it came, or retrain it: python {command}"

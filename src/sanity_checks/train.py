@@ -107,7 +107,10 @@ def main(arch_name, argv=None):
 
     from .data import load_dataset, permute_labels
 
+    from .files import check_output_folder
+
     args = parse_args(arch_name, argv)
+    check_output_folder(args.savemodelpath, "--savemodelpath")  # before training, not after
     data = load_dataset(args.data, root=args.data_root)
     x_train, y_train = data.x_train, data.y_train
     if args.max_train:
@@ -118,6 +121,9 @@ def main(arch_name, argv=None):
     n_epochs = args.nepochs or (DEFAULT_EPOCHS_RANDOM_LABELS if args.randlabels else DEFAULT_EPOCHS)
     name = args.name or f"{arch_name}_{data.name}" + ("_randlabels" if args.randlabels else "")
     folder = os.path.join(args.savemodelpath, name)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        from .errors import OutputError
+        raise OutputError(f"{folder} is a file, not a model folder: move it away or pass --name")
 
     print(f"training {arch_name} on {data.name} ({len(x_train)} images, "
           f"{'permuted' if args.randlabels else 'true'} labels) for {n_epochs} epochs -> {folder}", flush=True)

@@ -15,10 +15,14 @@ import numpy as np
 
 from .. import parameter_saliency as ps
 from ..errors import SanityCheckError
-from ..files import save_figure, save_json
+from ..files import all_or_nothing, check_output_folder, save_figure, save_json
 from ..images import input_range, read_image
 from ..model import load_model
 from ..train import versions
+
+
+#: Where parameter_and_input_saliency.py puts its figures by default: under results/, which git ignores.
+DEFAULT_FIGURE_FOLDER = os.path.join("results", "parameter_saliency")
 
 
 def add_model_arguments(p):
@@ -166,12 +170,15 @@ def input_saliency_args(argv=None):
     p.add_argument("--k_salient", type=int, default=ps.DEFAULT_K, help="filters to boost (default 10)")
     p.add_argument("--boost_factor", type=float, default=ps.DEFAULT_BOOST, help="boost factor (default 100)")
     p.add_argument("--compare_random", action="store_true", help="boost k random filters instead of the top k")
-    p.add_argument("--figure_folder", default="figures", help="where the two figures go (default figures/)")
+    p.add_argument("--figure_folder", default=DEFAULT_FIGURE_FOLDER,
+                   help=f"where the two figures go (default {DEFAULT_FIGURE_FOLDER}/; the original wrote to figures/)")
     args = p.parse_args(argv)
     if (args.image_path is None) == (args.reference_id is None):
         p.error("give either --image_path (with --image_target_label) or --reference_id")
     if args.image_path is not None and args.image_target_label is None:
         p.error("--image_path needs --image_target_label (the true label)")
+    if args.reference_id is not None and args.image_target_label is not None:
+        p.error("--image_target_label goes with --image_path only; --reference_id takes the label of that image")
     if args.k_salient < 1:
         p.error(f"--k_salient must be positive, got {args.k_salient}")
     return args
@@ -181,6 +188,7 @@ def input_saliency_main(argv=None):
     args = input_saliency_args(argv)
     if args.image_path is not None and not os.path.isfile(args.image_path):
         raise SanityCheckError(f"image {args.image_path} does not exist")
+    check_output_folder(args.figure_folder, "--figure_folder")
     model, source = load(args)
     arch = model.architecture
     if args.image_path is not None:
@@ -209,12 +217,13 @@ def input_saliency_main(argv=None):
 
     title = f"target {source.name(label)}, predicted {source.name(predicted)}"
     heat = ps.heatmap(result.gradient)
-    written = [
-        save_figure(ps.input_saliency_figure(image, heat, input_range(arch), title),
-                    os.path.join(args.figure_folder, f"input_saliency_heatmap_{tag}_{arch.name}.png")),
-        save_figure(ps.filter_saliency_figure(result.z, saliency.layers, f"Sorted filter saliency ({title})"),
-                    os.path.join(args.figure_folder, f"filter_saliency_{tag}_{arch.name}.png")),
-    ]
+    with all_or_nothing(args.figure_folder):
+        written = [
+            save_figure(ps.input_saliency_figure(image, heat, input_range(arch), title),
+                        os.path.join(args.figure_folder, f"input_saliency_heatmap_{tag}_{arch.name}.png")),
+            save_figure(ps.filter_saliency_figure(result.z, saliency.layers, f"Sorted filter saliency ({title})"),
+                        os.path.join(args.figure_folder, f"filter_saliency_{tag}_{arch.name}.png")),
+        ]
     print("wrote:\n  " + "\n  ".join(written))
     return result
 
@@ -248,6 +257,7 @@ def pruning_main(argv=None):
     from . import pruning
 
     args = pruning_args(argv)
+    check_output_folder(args.out)
     model, source = load(args)
     saliency, stats = statistics(args, model, source)
     x, y, ids = source.misclassified(args.max_images, args.seed)
@@ -265,10 +275,10 @@ def pruning_main(argv=None):
               "summary": summary, "versions": versions()}
     title = f"{model.architecture.name} ({args.model}): {len(ids)} misclassified images, rank by " \
             f"{'|z|' if args.rank == 'abs' else 'z'}"
-    os.makedirs(args.out, exist_ok=True)
-    written = [pruning.write_csv(result.rows, os.path.join(args.out, "results.csv")),
-               save_json(report, os.path.join(args.out, "summary.json")),
-               save_figure(pruning.flip_rate_figure(summary, title), os.path.join(args.out, "flip_rate.png"))]
+    with all_or_nothing(args.out):
+        written = [pruning.write_csv(result.rows, os.path.join(args.out, "results.csv")),
+                   save_json(report, os.path.join(args.out, "summary.json")),
+                   save_figure(pruning.flip_rate_figure(summary, title), os.path.join(args.out, "flip_rate.png"))]
     k_show = sorted({1, min(5, args.k_max), args.k_max})
     for mode, by_k in summary.items():
         print(f"  {pruning.LABELS[mode]:>14}: " + ", ".join(

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..files import atomic_path, save_json
+from ..files import all_or_nothing, atomic_path, save_json
 
 COLUMNS = ("image", "method", "step_index", "step", "metric", "value", "class_explained", "level")
 
@@ -58,11 +58,14 @@ def read_csv(path):
 
 
 def write_all(out, rows, summary, figures):
-    """results.csv, summary.json and figures (name -> matplotlib figure) into ``out``; returns paths."""
+    """results.csv, summary.json and figures (name -> matplotlib figure) into ``out``; returns paths.
+
+    All or nothing: the files appear together, or (a full disk, say) none of them does.
+    """
     from ..files import save_figure
 
-    os.makedirs(out, exist_ok=True)
-    written = [write_csv(rows, os.path.join(out, "results.csv")),
-               save_json(summary, os.path.join(out, "summary.json"))]
-    written += [save_figure(fig, os.path.join(out, name)) for name, fig in figures.items()]
+    with all_or_nothing(out):
+        written = [write_csv(rows, os.path.join(out, "results.csv")),
+                   save_json(summary, os.path.join(out, "summary.json"))]
+        written += [save_figure(fig, os.path.join(out, name)) for name, fig in figures.items()]
     return written
