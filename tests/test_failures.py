@@ -17,6 +17,7 @@ from sanity_checks.experiments.commands import data_randomization_main, model_ra
 from sanity_checks.experiments.parameter_saliency_commands import (DEFAULT_FIGURE_FOLDER, input_saliency_main,
                                                                     pruning_main)
 from sanity_checks.model import CHECKPOINT_NAME, METADATA_NAME, GraphModel, load_model
+from sanity_checks.report import main as report_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,7 +63,8 @@ def test_truncated_checkpoint_is_one_line_for_every_runner(truncated_model, good
             (data_randomization_main, ["--model", str(good_model), "--random-model", str(folder), "--out", str(out)]
              + common),
             (input_saliency_main, ["--model", str(folder), "--reference_id", "0", "--figure_folder", str(out)] + common),
-            (pruning_main, ["--model", str(folder), "--out", str(out)] + common)]
+            (pruning_main, ["--model", str(folder), "--out", str(out)] + common),
+            (report_main, ["--model", str(folder), "--out", str(out), "--quick"] + common)]
     for main, argv in runs:
         line = fails_in_one_line(main, argv, capsys, "is damaged", data_file, "1,000 bytes",
                                  "retrain it: python src/train_cnn_models.py --data mnist")

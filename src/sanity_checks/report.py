@@ -17,7 +17,7 @@ import numpy as np
 from .checks import CHECKS, COLUMNS, draw_rng
 from .checks.controls import CONTROLS, EDGE, INPUT_NOISE, LABELS as CONTROL_LABELS, RANDOM
 from .errors import SanityCheckError
-from .files import atomic_path, save_figure, save_json
+from .files import atomic_path, check_output_folder, save_figure, save_json
 
 #: Relative L1 change of a map under the compensated shift below which a method counts as
 #: input-invariant: 0.1% of the map's mass. float32 rounding through these networks changes
@@ -469,6 +469,7 @@ def main(argv=None):
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
     p.add_argument("--image-dir", default=None, help="ImageNet models: folder of images (default doc/data)")
     args = p.parse_args(argv)
+    check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
 
     method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
     for text in args.overrides:
