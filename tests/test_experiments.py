@@ -189,3 +189,39 @@ def test_set_overrides_method_settings():
     assert method_settings(Namespace(quick=False, overrides=[])) is None
     with pytest.raises(SanityCheckError, match="valid settings: stdev_spread, nsamples, magnitude"):
         method_settings(Namespace(quick=False, overrides=["smoothgrad.samples=3"]))
+
+
+def test_noise_per_state_is_fresh_and_seeded_shared_is_one_realization(cnn, images):
+    """With zero weight noise every state is the trained model: shared noise reproduces its masks
+    exactly; per-state noise draws fresh noise (seeded by the run seed and the state), as the original."""
+    from sanity_checks.experiments.model_randomization import state_seed
+    from sanity_checks.methods import compute_masks
+
+    settings = {"smoothgrad": {"nsamples": 3}}
+    kwargs = dict(methods=["smoothgrad"], metrics=["spearman_signed"], strategy=Strategy("noise", 0.0),
+                  blocks=["softmax_linear"], method_settings=settings, progress=False, seed=4)
+    shared = model_randomization.run(cnn, images, noise="shared", **kwargs)
+    assert values(shared, "softmax_linear", "smoothgrad", "spearman_signed") == pytest.approx([1.0] * 3)
+    fresh = model_randomization.run(cnn, images, noise="per-state", **kwargs)
+    assert max(values(fresh, "softmax_linear", "smoothgrad", "spearman_signed")) < 0.999
+    classes = fresh.classes["original"]
+    for step, index in (("original", 0), ("softmax_linear", 1)):  # each state's masks: a plain call with its seed
+        expected = compute_masks(cnn, images[:1], ["smoothgrad"], classes=classes[:1], seed=state_seed(4, index),
+                                 settings=settings)["smoothgrad"]
+        np.testing.assert_allclose(fresh.masks[step]["smoothgrad"], expected, rtol=1e-5, atol=1e-7)
+    assert state_seed(4, 0) == 4 and state_seed(4, 1) == state_seed(4, 1) != state_seed(4, 2)
+    with pytest.raises(SanityCheckError, match="per-state, shared"):
+        model_randomization.run(cnn, images, noise="fresh", **kwargs)
+
+
+def test_first_image_selects_later_test_images_and_names_them(model_folder, data_root, tmp_path):
+    args = ["--model", str(model_folder), "--methods", "gradient", "--metrics", "spearman_signed",
+            "--blocks", "softmax_linear", "--data-root", str(data_root)]
+    model_randomization_main(args + ["--out", str(tmp_path / "all"), "--images", "3"])
+    model_randomization_main(args + ["--out", str(tmp_path / "later"), "--images", "2", "--first-image", "1"])
+    every = {(r["image"], r["step"]): r["value"] for r in results.read_csv(tmp_path / "all" / "results.csv")}
+    later = results.read_csv(tmp_path / "later" / "results.csv")
+    assert sorted({r["image"] for r in later}) == [1, 2]
+    assert all(r["value"] == pytest.approx(every[(r["image"], r["step"])]) for r in later)
+    with pytest.raises(SanityCheckError, match="--images must be in 1..49"):
+        model_randomization_main(args + ["--out", str(tmp_path / "x"), "--first-image", "1", "--images", "50"])

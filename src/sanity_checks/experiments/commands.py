@@ -48,11 +48,17 @@ def eval_subset(data, n):
 
 def add_common_arguments(p):
     p.add_argument("--out", required=True, help="folder for results.csv, summary.json and figures")
-    p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
+    p.add_argument("--images", type=int, default=10, help="how many test images (default 10)")
+    p.add_argument("--first-image", type=int, default=0, metavar="I",
+                   help="index of the first test image (default 0: the original's first --images; e.g. 10 for "
+                        "a second sample of the same size)")
     p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
     p.add_argument("--metrics", nargs="+", default=None,
                    help="spearman_abs, spearman_signed, ssim, hog (default: all that apply to the mask size)")
     p.add_argument("--seed", type=int, default=0, help="seed of the randomization and the methods' noise")
+    p.add_argument("--noise", choices=model_randomization.NOISE_MODES, default="per-state",
+                   help="the noisy methods' noise across model states: per-state draws fresh (seeded) noise at "
+                        "every state, as the original (default); shared uses one realization for all states")
     p.add_argument("--quick", action="store_true",
                    help="few noise samples and IG steps (smoke test; the defaults are the original settings)")
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
@@ -61,8 +67,8 @@ def add_common_arguments(p):
                         "--set gradcam.resize=tf1_bilinear (repeatable; applied after --quick)")
 
 
-def test_images(model, n, data_root="data", image_dir=None):
-    """The first ``n`` test images of the data set the model was trained on, and their labels.
+def test_images(model, n, data_root="data", image_dir=None, first=0):
+    """Test images ``first`` .. ``first + n - 1`` of the data set the model was trained on, and their labels.
 
     ImageNet models (Inception v3) take the first ``n`` image files of ``image_dir`` (default
     doc/data) instead, preprocessed as the original, with no labels.
@@ -70,16 +76,22 @@ def test_images(model, n, data_root="data", image_dir=None):
     from ..data import load_dataset
 
     name = getattr(model, "metadata", {}).get("data")
+    if first < 0:
+        raise SanityCheckError(f"--first-image must be >= 0, got {first}")
     if name == "imagenet":
+        if first:
+            raise SanityCheckError("--first-image applies to MNIST and Fashion-MNIST models; "
+                                   "for ImageNet choose the files with --image-dir")
         from ..imagenet import load_image_dir
         data = load_image_dir(image_dir or os.path.join("doc", "data"), n)
         return data, data.x_test, data.y_test
     if name is None:
         raise SanityCheckError("the model's metadata.json names no data set")
     data = load_dataset(name, root=data_root)
-    if not 0 < n <= len(data.x_test):
-        raise SanityCheckError(f"--images must be in 1..{len(data.x_test)}, got {n}")
-    return data, data.x_test[:n], data.y_test[:n]
+    if not 0 < n <= len(data.x_test) - first:
+        raise SanityCheckError(f"--images must be in 1..{len(data.x_test) - first} "
+                               f"({len(data.x_test)} test images, from --first-image {first}), got {n}")
+    return data, data.x_test[first:first + n], data.y_test[first:first + n]
 
 
 def parse_override(text):
@@ -164,7 +176,7 @@ def model_randomization_main(argv=None):
     check_output_folder(args.out)
 
     model = load_model(args.model)
-    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir)
+    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir, args.first_image)
     if getattr(data, "files", None):
         from ..imagenet import describe_predictions
         print(f"{len(images)} images, the trained model's top class:\n"
@@ -179,6 +191,7 @@ def model_randomization_main(argv=None):
     outcomes = [model_randomization.run(
         model, images, mode=mode, blocks=args.blocks, methods=args.methods, metrics=args.metrics, strategy=strategy,
         seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args), order=args.order,
+        noise=args.noise, image_ids=range(args.first_image, args.first_image + len(images)),
         eval_data=eval_data, level=level)
         for level, mode, strategy in runs]
     rows = [row for result in outcomes for row in result.rows]
@@ -266,9 +279,10 @@ def data_randomization_main(argv=None):
     if random_model.metadata.get("labels") != "permuted":
         print(f"note: {args.random_model} was not trained with --randlabels (labels: "
               f"{random_model.metadata.get('labels')})")
-    data, images, labels = test_images(model, args.images, args.data_root)
+    data, images, labels = test_images(model, args.images, args.data_root, first=args.first_image)
     result = data_randomization.run(model, random_model, images, methods=args.methods, metrics=args.metrics,
-                                    seed=args.seed, method_settings=method_settings(args))
+                                    seed=args.seed, method_settings=method_settings(args), noise=args.noise,
+                                    image_ids=range(args.first_image, args.first_image + len(images)))
     summary_stats = results.summarize(result.rows)
     summary = {"model": os.path.abspath(args.model), "random_model": os.path.abspath(args.random_model),
                "models_metadata": {which: {k: m.metadata.get(k) for k in (

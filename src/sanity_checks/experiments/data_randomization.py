@@ -6,7 +6,7 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..errors import SanityCheckError
 from ..methods import available_methods, compute_masks
-from .model_randomization import RandomizationResult, default_metrics
+from .model_randomization import RandomizationResult, check_image_ids, default_metrics, state_seed
 
 TRUE_LABELS, RANDOM_LABELS = "true labels", "random labels"
 
@@ -26,26 +26,33 @@ def check_pair(model, random_model):
         raise SanityCheckError(f"the two models were trained on different data sets: {da} and {db}")
 
 
-def run(model, random_model, images, *, methods=None, metrics=None, seed=0, method_settings=None, keep_masks=1):
+def run(model, random_model, images, *, methods=None, metrics=None, seed=0, method_settings=None, keep_masks=1,
+        noise="per-state", image_ids=None):
     """Masks of both models for ``images`` (each model explains its own top class), compared.
+
+    ``noise`` and ``image_ids`` as in :func:`model_randomization.run` (the random-label model is
+    state 1: with 'per-state' its noisy methods draw fresh noise, as the original's did).
 
     Returns a :class:`RandomizationResult` with two states, 'true labels' (the reference) and
     'random labels'.
     """
     check_pair(model, random_model)
     images = model.check_images(images)
+    state_seed(seed, 0, noise)  # validates ``noise``
+    ids = check_image_ids(image_ids, len(images))
     methods = list(methods or available_methods(model))
     metrics = list(metrics or default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
     steps = [_Step(TRUE_LABELS), _Step(RANDOM_LABELS)]
     result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
         "mode": "data randomization", "methods": methods, "metrics": metrics, "seed": seed,
-        "n_images": int(len(images)), "class_explained": "each model's own top class",
+        "noise": noise, "n_images": int(len(images)), "image_ids": ids, "class_explained": "each model's own top class",
         "method_settings": method_settings or {}})
     masks = {}
-    for step, m in zip(steps, (model, random_model)):
+    for index, (step, m) in enumerate(zip(steps, (model, random_model))):
         classes = m.predict(images)
-        masks[step.label] = compute_masks(m, images, methods, classes=classes, seed=seed, settings=method_settings)
+        masks[step.label] = compute_masks(m, images, methods, classes=classes, seed=state_seed(seed, index, noise),
+                                          settings=method_settings)
         result.masks[step.label] = {name: masks[step.label][name][:keep_masks] for name in methods}
         result.classes[step.label] = classes
     for index, step in enumerate(steps):
@@ -53,7 +60,7 @@ def run(model, random_model, images, *, methods=None, metrics=None, seed=0, meth
             for n in range(len(images)):
                 for metric in metrics:
                     value = metrics_module.similarity(metric, masks[TRUE_LABELS][method][n], masks[step.label][method][n])
-                    result.rows.append({"image": n, "method": method, "step_index": index, "step": step.label,
+                    result.rows.append({"image": ids[n], "method": method, "step_index": index, "step": step.label,
                                         "metric": metric, "value": float(value),
                                         "class_explained": int(result.classes[step.label][n]), "level": None})
     return result

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import metrics as metrics_module
 from ..methods import available_methods, compute_masks
+from ..errors import SanityCheckError
 from ..randomize import Randomizer, Strategy
 
 
@@ -19,6 +20,16 @@ def default_metrics(mask_hw):
     if min(mask_hw) >= 48:
         names.append("hog")
     return names
+
+
+def check_image_ids(image_ids, n):
+    """``image_ids`` as a list of n ints (default 0..n-1)."""
+    if image_ids is None:
+        return list(range(n))
+    ids = [int(i) for i in image_ids]
+    if len(ids) != n:
+        raise SanityCheckError(f"{len(ids)} image ids for {n} images")
+    return ids
 
 
 @dataclass
@@ -34,9 +45,29 @@ class RandomizationResult:
     settings: dict = field(default_factory=dict)
 
 
+#: How the noisy methods (SmoothGrad, IG-SmoothGrad, VarGrad) draw their noise across model states.
+NOISE_MODES = ("per-state", "shared")
+
+
+def state_seed(seed, step_index, noise="per-state"):
+    """The methods' noise seed at model state ``step_index`` (0 = the trained model).
+
+    'per-state' (the default) draws fresh noise at every state, as the original did (it called the
+    methods unseeded at every state); the trained model keeps ``seed`` itself, so its masks equal a
+    plain ``compute_masks(..., seed=seed)``, and state k uses a seed derived from (seed, k).
+    'shared' gives every state the same realization: a common noise pattern then enters the masks
+    of all states (through x + noise) and makes them look more alike than the model does.
+    """
+    if noise not in NOISE_MODES:
+        raise SanityCheckError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
+    if noise == "shared" or step_index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, step_index]).generate_state(1)[0])
+
+
 def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=None, strategy=None, seed=0,
         fixed_class=False, method_settings=None, keep_masks=1, eval_data=None, progress=True, level=None,
-        order="top-down"):
+        order="top-down", noise="per-state", image_ids=None):
     """Randomize ``model`` step by step and compare masks with the trained model's.
 
     Args:
@@ -47,7 +78,7 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
         methods / metrics: names (default: every method that applies to the model; every metric that
             applies to the mask size).
         strategy: a randomize.Strategy (default: re-draw from each variable's own initializer).
-        seed: seeds the randomization and the methods' noise (the same noise at every step).
+        seed: seeds the randomization and the methods' noise.
         fixed_class: explain the trained model's class at every step instead of the current model's
             own top class (the original re-chose the class at each step).
         keep_masks: how many images' masks to keep for figures.
@@ -55,10 +86,15 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
             len(x): the runner passes the first 1,000 test images by default, ``--eval-images``).
         level: a label (e.g. the noise level) written into each row.
         order: cascade order, 'top-down' (the original) or 'bottom-up' (input block first).
+        noise: 'per-state' (fresh noise at every model state, as the original) or 'shared' (the
+            same noise realization at every state); see :func:`state_seed`.
+        image_ids: what the rows call each image (default 0..N-1; e.g. the test-set indices).
     """
     from tqdm.auto import tqdm
 
     images = model.check_images(images)
+    state_seed(seed, 0, noise)  # validates ``noise``
+    ids = check_image_ids(image_ids, len(images))
     methods = list(methods or available_methods(model))
     metrics = list(metrics or default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
@@ -68,7 +104,8 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
     trained_classes = model.predict(images)
     result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
         "mode": mode, "order": order, "blocks": [s.label for s in steps[1:]], "methods": methods, "metrics": metrics,
-        "randomization": strategy.describe(), "seed": seed, "n_images": int(len(images)),
+        "randomization": strategy.describe(), "seed": seed, "noise": noise, "n_images": int(len(images)),
+        "image_ids": ids,
         "class_explained": "trained model's class, fixed" if fixed_class else "current model's own top class",
         "method_settings": method_settings or {},
         "accuracy_images": 0 if eval_data is None else int(len(eval_data[1]))})
@@ -80,14 +117,15 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
             bar.set_postfix_str(step.label)
             randomizer.randomize(step.blocks)
             classes = trained_classes if fixed_class else model.predict(images)
-            masks = compute_masks(model, images, methods, classes=classes, seed=seed, settings=method_settings)
+            masks = compute_masks(model, images, methods, classes=classes, seed=state_seed(seed, index, noise),
+                                  settings=method_settings)
             if reference is None:
                 reference = masks
             for method in methods:
                 for n in range(len(images)):
                     for metric in metrics:
                         value = metrics_module.similarity(metric, reference[method][n], masks[method][n])
-                        result.rows.append({"image": n, "method": method, "step_index": index, "step": step.label,
+                        result.rows.append({"image": ids[n], "method": method, "step_index": index, "step": step.label,
                                             "metric": metric, "value": float(value),
                                             "class_explained": int(classes[n]), "level": level})
             result.masks[step.label] = {m: masks[m][:keep_masks] for m in methods}
