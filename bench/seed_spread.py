@@ -1,0 +1,309 @@
+"""The training-seed spread of the MNIST replication numbers, next to the original's (issue 16).
+
+The original trained one model per architecture with no seed, so its numbers are one draw from a
+distribution. This study measures that distribution here: for each training seed it trains (or
+reuses) the models, runs the cascading randomization (original evaluation: 10 test images,
+original settings, each state explaining its own top class) and the data randomization test, on
+test images 0-9 (the original's) and 10-19 (a second sample, for the images' share of the
+spread), and collects the last column of each into one CSV with a ``seed`` and an ``images``
+column, plus the figure: per method, our seeds as dots and the original's value as a mark.
+
+One command (from the repo root; everything already present is reused, so it also resumes)::
+
+    PYTHONPATH=src nice -n 15 .venv/bin/python bench/seed_spread.py --models models/seeds
+
+Parts:
+- training: ``src/train_{cnn,mlp}_models.py`` with the defaults (CNN with ``--reg``), one model per
+  (architecture, data set, labels, seed), into ``--models`` as ``<arch>_<data>[_randlabels]_seed<S>``;
+  ``--no-train`` skips missing models instead.
+- checks: ``src/run_model_randomization.py --mode cascading`` and ``src/run_data_randomization.py``
+  with ``--seed S --first-image F --noise NOISE``, into ``--results/<run name>/`` (skipped when its
+  ``summary.json`` exists). The methods' noise is seeded by the training seed, so each seed is a
+  fresh draw of both the model and the noise, as each run of the original was.
+- collection: ``--csv`` (one row per run and method and metric) and ``--figure``; the printed
+  tables (mean and min-max over seeds next to the original) and the cost of every part.
+
+Fashion-MNIST (``--data mnist fashion``) adds the cascade on full-data models as a training-data
+control (the original has no Fashion-MNIST numbers); random-label models are trained for the data
+sets in ``--random-label-data`` (default mnist: the Fashion-MNIST ones take over an hour each).
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+try:
+    import sanity_checks  # noqa: F401
+except ImportError:
+    sys.path.insert(0, os.path.join(REPO, "src"))
+
+import numpy as np  # noqa: E402
+
+from sanity_checks.files import atomic_path, save_figure  # noqa: E402
+from sanity_checks.methods import LABELS  # noqa: E402
+
+#: REFERENCE A6: the last column (all blocks randomized) of the original notebooks, mean |Spearman|.
+ORIGINAL_CASCADE = {
+    "cnn": {"gradient": 0.082, "smoothgrad": 0.213, "guided_backprop": 0.444, "gradcam": 0.299,
+            "guided_gradcam": 0.282, "integrated_gradients": 0.992, "gradient_x_input": 0.992,
+            "ig_smoothgrad": 0.361},
+    "mlp": {"gradient": 0.020, "smoothgrad": 0.025, "guided_backprop": 0.044, "integrated_gradients": 0.993,
+            "gradient_x_input": 0.993, "ig_smoothgrad": 0.345},
+}
+#: REFERENCE A7: the original's random-label bar charts (digit 0), |Spearman| read off the PNGs (approximate).
+ORIGINAL_DATA = {
+    "cnn": {"gradient": 0.17, "smoothgrad": 0.24, "guided_backprop": 0.57, "gradcam": 0.02, "guided_gradcam": 0.57,
+            "integrated_gradients": 1.0, "ig_smoothgrad": 0.45, "gradient_x_input": 1.0},
+    "mlp": {"gradient": 0.60, "smoothgrad": 0.59, "guided_backprop": 0.70, "integrated_gradients": 0.99,
+            "ig_smoothgrad": 0.80, "gradient_x_input": 0.99},
+}
+METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
+                "guided_backprop", "gradcam", "guided_gradcam", "edge"]
+METRICS = ("spearman_abs", "spearman_signed")
+CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "method", "metric",
+               "step", "mean", "std", "n", "original")
+
+
+def model_name(arch, data, random_labels, seed):
+    return f"{arch}_{data}{'_randlabels' if random_labels else ''}_seed{seed}"
+
+
+def run_command(command, log_path):
+    """Run ``command`` (output to ``log_path``); its wall time in seconds. Failures stop the study."""
+    start = time.time()
+    with open(log_path, "w") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    if done.returncode != 0:
+        sys.exit(f"failed (exit {done.returncode}), see {log_path}: {' '.join(command)}")
+    return time.time() - start
+
+
+def ensure_model(args, arch, data, random_labels, seed, costs):
+    """The model's folder, trained if missing (None when missing and --no-train)."""
+    name = model_name(arch, data, random_labels, seed)
+    folder = os.path.join(args.models, name)
+    metadata = os.path.join(folder, "metadata.json")
+    if not os.path.exists(metadata):
+        if args.no_train:
+            print(f"missing, skipped: {folder}", flush=True)
+            return None
+        command = [sys.executable, os.path.join("src", f"train_{arch}_models.py"), "--data", data,
+                   "--savemodelpath", args.models, "--seed", str(seed), "--name", name, "--data-root", args.data_root]
+        command += ["--reg"] if arch == "cnn" else []
+        command += ["--randlabels"] if random_labels else []
+        command += args.train_args
+        print(f"training {name} ...", flush=True)
+        os.makedirs(args.results, exist_ok=True)
+        run_command(command, os.path.join(args.results, f"train_{name}.log"))
+    with open(metadata) as f:
+        info = json.load(f)
+    costs.append({"part": f"train {arch} {data} {'random' if random_labels else 'true'} labels", "name": name,
+                  "seconds": info.get("train_seconds")})
+    return folder
+
+
+def ensure_run(args, test, folder, random_folder, seed, first, noise, costs):
+    """Run one check into its results folder unless done; the folder."""
+    name = f"{os.path.basename(folder)}_{test}_images{first}-{first + args.images - 1}_{noise}"
+    out = os.path.join(args.results, name)
+    seconds_file = os.path.join(out, "seconds.json")
+    if not os.path.exists(os.path.join(out, "summary.json")):
+        if test == "cascading":
+            command = [sys.executable, os.path.join("src", "run_model_randomization.py"), "--model", folder,
+                       "--mode", "cascading"]
+        else:
+            command = [sys.executable, os.path.join("src", "run_data_randomization.py"), "--model", folder,
+                       "--random-model", random_folder]
+        command += ["--out", out, "--seed", str(seed), "--first-image", str(first), "--images", str(args.images),
+                    "--noise", noise, "--data-root", args.data_root] + (["--quick"] if args.quick else [])
+        print(f"running {name} ...", flush=True)
+        os.makedirs(args.results, exist_ok=True)
+        seconds = run_command(command, os.path.join(args.results, f"{name}.log"))
+        with atomic_path(seconds_file) as tmp, open(tmp, "w") as f:
+            json.dump({"seconds": round(seconds, 1)}, f)
+    if os.path.exists(seconds_file):
+        with open(seconds_file) as f:
+            costs.append({"part": f"{test} {os.path.basename(folder).split('_seed')[0]}", "name": name,
+                          "seconds": json.load(f)["seconds"]})
+    return out
+
+
+def last_column(out, test, data, arch, seed, first, n_images, noise):
+    """The CSV rows of one run: per method and metric, the mean over images at the last state."""
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)["summary"]
+    original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch] if data == "mnist" else {}
+    rows = []
+    for method in [m for m in METHOD_ORDER if m in summary]:
+        step = list(summary[method])[-1]
+        for metric in METRICS:
+            stats = summary[method][step][metric]
+            rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
+                         "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
+                         "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
+                         "std": round(stats["std"], 6), "n": stats["n"],
+                         "original": original.get(method, "") if metric == "spearman_abs" else ""})
+    return rows
+
+
+def write_csv(rows, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def spread_tables(rows, noise):
+    """Markdown tables: per test and architecture, per method, the original and our mean [min, max]
+    over seeds for each image sample, and whether the original falls inside the seeds' range."""
+    lines = []
+    for test, title in (("cascading", "cascading randomization, last column"),
+                        ("data", "data randomization (random-label model)")):
+        for arch in ("cnn", "mlp"):
+            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
+                    and r["noise"] == noise]
+            if not mine:
+                continue
+            samples = sorted({r["images"] for r in mine}, key=lambda s: int(s.split("-")[0]))
+            seeds = sorted({r["seed"] for r in mine})
+            lines += ["", f"{arch.upper()} MNIST, {title}, noise {noise}, seeds {', '.join(map(str, seeds))}:", "",
+                      "| method | original ABS | " + " | ".join(f"ABS images {s}" for s in samples)
+                      + " | original inside? | " + " | ".join(f"signed images {s}" for s in samples) + " |",
+                      "|---|---|" + "---|" * (2 * len(samples) + 1)]
+            for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in mine)]:
+                cells, signed, everything = [], [], []
+                for sample in samples:
+                    for metric, out in (("spearman_abs", cells), ("spearman_signed", signed)):
+                        values = [r["mean"] for r in mine if r["method"] == method and r["images"] == sample
+                                  and r["metric"] == metric]
+                        out.append(f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]")
+                        if metric == "spearman_abs":
+                            everything += values
+                original = next((r["original"] for r in mine if r["method"] == method and r["original"] != ""), "")
+                if original == "":
+                    inside = "–"
+                else:
+                    low, high = min(everything), max(everything)
+                    inside = "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
+                lines.append(f"| {LABELS[method]} | {original if original != '' else '–'} | " + " | ".join(cells)
+                             + f" | {inside} | " + " | ".join(signed) + " |")
+    return "\n".join(lines)
+
+
+def figure(rows, noise, path):
+    """Per method: our seeds as dots (filled: images 0-9, open: 10-19, green: Fashion-MNIST), the
+    original's value as a red bar; rows: cascading last column and data randomization, columns: CNN, MLP."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tests = [t for t in ("cascading", "data") if any(r["test"] == t for r in rows)]
+    fig, axes = plt.subplots(len(tests), 2, figsize=(10, 3.3 * len(tests)), squeeze=False,
+                             gridspec_kw={"width_ratios": [9, 7]})
+    for i, test in enumerate(tests):
+        for j, arch in enumerate(("cnn", "mlp")):
+            ax = axes[i, j]
+            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
+                    and r["metric"] == "spearman_abs"]
+            methods = [m for m in METHOD_ORDER if m != "edge" and any(r["method"] == m for r in mine)]
+            samples = sorted({(r["data"], r["first_image"]) for r in mine}, key=lambda s: (s[0] != "mnist", s[1]))
+            width = 0.6 / max(1, len(samples))
+            for k, (data, first) in enumerate(samples):
+                color = "tab:blue" if data == "mnist" else "tab:green"
+                for x, method in enumerate(methods):
+                    values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
+                              and r["first_image"] == first]
+                    xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
+                    ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
+                               facecolors=color if first == 0 else "none", linewidths=1,
+                               label=f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} images "
+                                     f"{first}-{first + 9}" if x == 0 else None)
+            for x, method in enumerate(methods):
+                original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch].get(method)
+                if original is not None:
+                    ax.hlines(original, x - 0.38, x + 0.38, colors="tab:red", linewidth=2, zorder=4,
+                              label="original" if x == 0 or not ax.get_legend_handles_labels()[1].count("original")
+                              else None)
+            ax.set_xticks(range(len(methods)))
+            ax.set_xticklabels([LABELS[m] for m in methods], rotation=35, ha="right", fontsize=8)
+            ax.set_ylim(-0.1, 1.05)
+            ax.grid(axis="y", alpha=0.3)
+            ax.set_title(f"{arch.upper()}: " + ("cascading randomization, all layers random" if test == "cascading"
+                                                else "data randomization (random-label model)"), fontsize=9)
+            if j == 0:
+                ax.set_ylabel("mean |Spearman| over 10 images")
+            if i == 0 and j == 0:
+                ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Training-seed spread (one dot per seed; noise {noise}) against the original's one model",
+                 fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return save_figure(fig, path, dpi=90)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=os.path.join("models", "seeds"), help="folder of the seed models (default models/seeds)")
+    p.add_argument("--results", default=os.path.join("results", "seed_spread"), help="folder of the runs' outputs")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds (default 0 1 2)")
+    p.add_argument("--archs", nargs="+", choices=["cnn", "mlp"], default=["cnn", "mlp"])
+    p.add_argument("--data", nargs="+", choices=["mnist", "fashion"], default=["mnist"],
+                   help="data sets of the true-label models (default mnist; fashion adds a training-data control)")
+    p.add_argument("--random-label-data", nargs="*", choices=["mnist", "fashion"], default=["mnist"],
+                   help="data sets on which random-label models are trained and the data randomization runs")
+    p.add_argument("--first-images", nargs="+", type=int, default=[0, 10],
+                   help="first test image of each sample (default 0 10: images 0-9 and 10-19)")
+    p.add_argument("--images", type=int, default=10, help="images per sample (default 10, as the original)")
+    p.add_argument("--noise", nargs="+", choices=["per-state", "shared"], default=["per-state"],
+                   help="the noisy methods' noise across model states (default per-state, as the original)")
+    p.add_argument("--no-train", action="store_true", help="skip missing models instead of training them")
+    p.add_argument("--quick", action="store_true", help="pass --quick to the checks (smoke test only)")
+    p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
+                   help="extra training options, last on the line (e.g. --train-args --nepochs 2 --max-train 2000)")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--csv", default=os.path.join("doc", "seed_spread.csv"))
+    p.add_argument("--figure", default=os.path.join("doc", "figures", "seed_spread.png"))
+    args = p.parse_args(argv)
+    args.models, args.results = os.path.abspath(args.models), os.path.abspath(args.results)
+    args.data_root = os.path.abspath(args.data_root)
+
+    rows, costs = [], []
+    for seed in args.seeds:
+        for data in args.data:
+            for arch in args.archs:
+                folder = ensure_model(args, arch, data, False, seed, costs)
+                random_folder = (ensure_model(args, arch, data, True, seed, costs)
+                                 if data in args.random_label_data else None)
+                for noise in args.noise:
+                    for first in args.first_images:
+                        if folder:
+                            out = ensure_run(args, "cascading", folder, None, seed, first, noise, costs)
+                            rows += last_column(out, "cascading", data, arch, seed, first, args.images, noise)
+                        if folder and random_folder:
+                            out = ensure_run(args, "data", folder, random_folder, seed, first, noise, costs)
+                            rows += last_column(out, "data", data, arch, seed, first, args.images, noise)
+    if not rows:
+        sys.exit("no results: no models present (and --no-train)")
+    print("wrote", write_csv(rows, args.csv))
+    print("wrote", figure(rows, args.noise[0], args.figure))
+    for noise in args.noise:
+        print(spread_tables(rows, noise))
+    print("\ncost (seconds; training times from each model's metadata.json, checks as run here):")
+    parts = {}
+    for c in costs:
+        if c["seconds"] is not None:
+            parts.setdefault(c["part"], []).append(c["seconds"])
+    for part, seconds in parts.items():
+        print(f"  {part:<45} {len(seconds)} x, mean {np.mean(seconds):7.0f} s, total {np.sum(seconds) / 60:6.1f} min")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
