@@ -2,13 +2,17 @@
 #   make demo   creates/reuses .venv, installs the requirements, fetches the data, trains a quick
 #               model and runs the demo (figures and results under results/demo/)
 #   make test   the same set-up, then the test suite
+#   make notebooks   re-executes the MNIST and data-randomization notebooks at the original settings
+#               and writes them back with their outputs (trained models from MODELS, default models/)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA := data
 
-.PHONY: demo test data venv clean-venv
+MODELS ?= $(CURDIR)/models
+
+.PHONY: demo test data venv clean-venv notebooks
 
 venv: $(STAMP)
 
@@ -27,6 +31,9 @@ demo: data
 
 test: data
 	$(PY) -m pytest
+
+notebooks: data
+	SANITY_CHECKS_MODELS=$(abspath $(MODELS)) PYTHONPATH=$(CURDIR)/src $(PY) notebook/refresh.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -36,7 +36,11 @@ def quick_model(arch, data, models_dir, retrain=False, extra=(), data_root="data
 
 def model_folder(arch, data, randlabels=False, models_dir="models", quick=False, data_root="data"):
     """The trained model ``<models_dir>/<arch>_<data>[_randlabels]`` if it exists (and ``quick`` is off),
-    else a quick one trained (or reused) under ``<models_dir>/quick/``. Used by the notebooks."""
+    else a quick one trained (or reused) under ``<models_dir>/quick/``. Used by the notebooks.
+
+    The environment variable ``SANITY_CHECKS_MODELS``, when set, replaces ``models_dir`` (models
+    kept outside the repository, e.g. ``make notebooks MODELS=/data/models``)."""
+    models_dir = os.environ.get("SANITY_CHECKS_MODELS") or models_dir
     name = f"{arch}_{data}" + ("_randlabels" if randlabels else "")
     full = os.path.join(models_dir, name)
     if not quick and os.path.exists(os.path.join(full, METADATA_NAME)):
