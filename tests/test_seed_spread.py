@@ -1,0 +1,48 @@
+"""bench/seed_spread.py: collecting the last column of each run and the spread against the original."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seed_spread():
+    spec = importlib.util.spec_from_file_location("seed_spread", REPO / "bench" / "seed_spread.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_run(folder, values):
+    """A run folder whose summary.json holds ``values[method] = (abs, signed)`` at its last step."""
+    folder.mkdir()
+    summary = {m: {"original": {k: {"mean": 1.0, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
+                   "hidden1": {"spearman_abs": {"mean": a, "std": 0.1, "n": 10},
+                               "spearman_signed": {"mean": s, "std": 0.2, "n": 10}}}
+               for m, (a, s) in values.items()}
+    (folder / "summary.json").write_text(json.dumps({"summary": summary}))
+    return folder
+
+
+def test_last_column_and_spread_say_whether_the_original_is_inside(seed_spread, tmp_path):
+    rows = []
+    for seed, gbp in enumerate([0.40, 0.45, 0.50]):   # the original CNN Guided BackProp, 0.444, is inside
+        for first, ig_sg in ((0, 0.47 + seed / 100), (10, 0.52)):  # IG-SmoothGrad 0.361 is below all seeds
+            out = fake_run(tmp_path / f"s{seed}_{first}", {"guided_backprop": (gbp, 0.5), "ig_smoothgrad": (ig_sg, 0.05),
+                                                           "vargrad": (0.4, 0.4)})
+            rows += seed_spread.last_column(str(out), "cascading", "mnist", "cnn", seed, first, 10, "per-state")
+    gbp = [r for r in rows if r["method"] == "guided_backprop" and r["metric"] == "spearman_abs"]
+    assert [r["mean"] for r in gbp] == [0.40, 0.40, 0.45, 0.45, 0.50, 0.50]
+    assert {r["images"] for r in gbp} == {"0-9", "10-19"} and {r["step"] for r in gbp} == {"hidden1"}
+    assert all(r["original"] == 0.444 for r in gbp)
+    assert all(r["original"] == "" for r in rows if r["metric"] == "spearman_signed" or r["method"] == "vargrad")
+    table = seed_spread.spread_tables(rows, "per-state")
+    lines = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
+    assert "0.450 [0.400, 0.500]" in lines["| Guided BackProp"] and "| yes |" in lines["| Guided BackProp"]
+    assert "| no (-0.109) |" in lines["| IG-SmoothGrad"]   # 0.361 - min(0.47, 0.48, 0.49, 0.52)
+    assert "| – |" in lines["| VarGrad"]                  # no original number
+    csv_path = seed_spread.write_csv(rows, str(tmp_path / "spread.csv"))
+    assert Path(csv_path).read_text().splitlines()[0].startswith("test,data,architecture,seed,images")
