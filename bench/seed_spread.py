@@ -135,11 +135,13 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs):
 def last_column(out, test, data, arch, seed, first, n_images, noise):
     """The CSV rows of one run: per method and metric, the mean over images at the last state."""
     with open(os.path.join(out, "summary.json")) as f:
-        summary = json.load(f)["summary"]
+        everything = json.load(f)
+    summary = everything["summary"]
+    # summary.json's keys are sorted: the last state is named by the settings
+    step = everything["settings"]["blocks"][-1] if test == "cascading" else "random labels"
     original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch] if data == "mnist" else {}
     rows = []
     for method in [m for m in METHOD_ORDER if m in summary]:
-        step = list(summary[method])[-1]
         for metric in METRICS:
             stats = summary[method][step][metric]
             rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
@@ -212,9 +214,10 @@ def figure(rows, noise, path):
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
                     and r["metric"] == "spearman_abs"]
             methods = [m for m in METHOD_ORDER if m != "edge" and any(r["method"] == m for r in mine)]
-            samples = sorted({(r["data"], r["first_image"]) for r in mine}, key=lambda s: (s[0] != "mnist", s[1]))
+            samples = sorted({(r["data"], r["first_image"], r["images"]) for r in mine},
+                             key=lambda s: (s[0] != "mnist", s[1]))
             width = 0.6 / max(1, len(samples))
-            for k, (data, first) in enumerate(samples):
+            for k, (data, first, images) in enumerate(samples):
                 color = "tab:blue" if data == "mnist" else "tab:green"
                 for x, method in enumerate(methods):
                     values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
@@ -222,8 +225,8 @@ def figure(rows, noise, path):
                     xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
                     ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
                                facecolors=color if first == 0 else "none", linewidths=1,
-                               label=f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} images "
-                                     f"{first}-{first + 9}" if x == 0 else None)
+                               label=f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} images {images}"
+                               if x == 0 else None)
             for x, method in enumerate(methods):
                 original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch].get(method)
                 if original is not None:

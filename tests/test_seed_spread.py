@@ -19,11 +19,13 @@ def seed_spread():
 def fake_run(folder, values):
     """A run folder whose summary.json holds ``values[method] = (abs, signed)`` at its last step."""
     folder.mkdir()
-    summary = {m: {"original": {k: {"mean": 1.0, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
+    summary = {m: {"fc1": {k: {"mean": 0.9, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
+                   "original": {k: {"mean": 1.0, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
                    "hidden1": {"spearman_abs": {"mean": a, "std": 0.1, "n": 10},
                                "spearman_signed": {"mean": s, "std": 0.2, "n": 10}}}
                for m, (a, s) in values.items()}
-    (folder / "summary.json").write_text(json.dumps({"summary": summary}))
+    settings = {"blocks": ["softmax_linear", "fc1", "hidden2", "hidden1"]}
+    (folder / "summary.json").write_text(json.dumps({"summary": summary, "settings": settings}, sort_keys=True))
     return folder
 
 
@@ -46,3 +48,13 @@ def test_last_column_and_spread_say_whether_the_original_is_inside(seed_spread, 
     assert "| – |" in lines["| VarGrad"]                  # no original number
     csv_path = seed_spread.write_csv(rows, str(tmp_path / "spread.csv"))
     assert Path(csv_path).read_text().splitlines()[0].startswith("test,data,architecture,seed,images")
+
+
+def test_data_randomization_reads_the_random_label_state(seed_spread, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    cell = lambda v: {"spearman_abs": {"mean": v, "std": 0.0, "n": 10}, "spearman_signed": {"mean": v, "std": 0.0, "n": 10}}
+    (folder / "summary.json").write_text(json.dumps(
+        {"summary": {"gradient": {"true labels": cell(1.0), "random labels": cell(0.2)}}, "settings": {}}, sort_keys=True))
+    rows = seed_spread.last_column(str(folder), "data", "mnist", "mlp", 0, 10, 10, "per-state")
+    assert [(r["step"], r["mean"], r["original"]) for r in rows] == [("random labels", 0.2, 0.60), ("random labels", 0.2, "")]
