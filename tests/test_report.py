@@ -67,3 +67,25 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     assert open(path).read().split("## Settings")[0] == text.split("## Settings")[0]   # timings differ
     with pytest.raises(SanityCheckError, match="other settings"):
         report.main(argv[:-2] + ["--seed", "1", "--data-root", argv[-1]])
+
+
+def test_a_check_that_cannot_run_is_reported_and_the_rest_still_runs(tmp_path, random_digits):
+    import dataclasses
+
+    from sanity_checks.models import get_architecture
+
+    cnn = get_architecture("cnn")
+    # blocks without hidden1/hidden2: the "first layer" found is fc1, not fed by the input, so the
+    # shift cannot be compensated there and the logits check refuses it
+    model = GraphModel(dataclasses.replace(cnn, blocks=cnn.blocks[:2]), seed=2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            path, cells = report.run_report(model, random_digits[:2], [0, 1], tmp_path, ["input_invariance", "faithfulness"],
+                                            settings={c: {"methods": ["gradient"]} for c in report.CHECKS},
+                                            progress=None)
+    finally:
+        model.close()
+    text = open(path).read()
+    assert "## Checks not run" in text and "- **input_invariance**: the shifted model's logits differ" in text
+    assert ("gradient", "faithfulness") in cells and ("gradient", "input invariance") not in cells

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import CHECKS, COLUMNS, draw_rng
+from .checks.common import CheckError
 from .checks.controls import CONTROLS, EDGE, INPUT_NOISE, LABELS as CONTROL_LABELS, RANDOM
 from .errors import SanityCheckError
 from .files import atomic_path, check_output_folder, save_figure, save_json
@@ -288,7 +289,7 @@ def model_entropy_line(rows, seed):
             + ("the randomization changed the function." if v.mean() != 0 else "the function did not change."))
 
 
-def write_report(out, rows, names, settings, header, seed, figures_written):
+def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None):
     cells = judge_all(rows, names, seed)
     parts = [f"# Sanity-check report\n\n{header}\n",
              "## Verdicts\n",
@@ -297,6 +298,8 @@ def write_report(out, rows, names, settings, header, seed, figures_written):
              "Columns:\n\n" + "\n".join(f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against "
                                         " and ".join(label(x).split(': ')[1] for x in c.controls) + " control(s)." for c in TABLE), "",
              RULES]
+    if skipped:
+        parts += ["## Checks not run\n"] + [f"- **{check}**: {reason}" for check, reason in skipped.items()] + [""]
     line = model_entropy_line(rows, seed)
     if line:
         parts += ["## eMPRT: the model itself\n", line, ""]
@@ -398,7 +401,7 @@ def check_settings(args, method_settings):
     """{check: settings} from the command line."""
     common = {"methods": args.methods, "method_settings": method_settings}
     return {
-        "mprt": {**common, "randomization": args.randomization},
+        "mprt": {**common, "randomization": args.randomization, "blocks": args.blocks},
         "smprt": {**common, "randomization": args.randomization, "nsamples": args.smprt_samples,
                   "noise_level": args.smprt_noise},
         "emprt": {**common, "randomization": args.randomization, "bins": args.bins},
@@ -419,11 +422,17 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
         raise SanityCheckError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(CHECKS)}")
     os.makedirs(out, exist_ok=True)
     settings = settings or {}
-    rows, used, all_maps, timing = [], {}, {}, {}
+    rows, used, all_maps, timing, skipped = [], {}, {}, {}, {}
     for check in checks:
         start = time.perf_counter()
-        check_rows, used[check], all_maps[check], cached = run_or_read(check, model, images, image_ids, out, seed,
-                                                                        settings.get(check), force)
+        try:
+            check_rows, used[check], all_maps[check], cached = run_or_read(check, model, images, image_ids, out, seed,
+                                                                            settings.get(check), force)
+        except CheckError as err:   # e.g. input invariance on a first layer without a bias: the rest still runs
+            skipped[check] = str(err)
+            if progress:
+                progress(f"{check}: not run: {err}")
+            continue
         timing[check] = round(time.perf_counter() - start, 2)
         rows += check_rows
         if progress:
@@ -432,7 +441,7 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
     names = methods + list(CONTROLS)
     figures_written = write_figures(out, rows, names, all_maps)
     return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
-                                           "seconds": timing}, header, seed, figures_written)
+                                           "seconds": timing}, header, seed, figures_written, skipped)
 
 
 def main(argv=None):
@@ -456,6 +465,9 @@ def main(argv=None):
                    help="change one method setting (repeatable; applied after --quick)")
     p.add_argument("--randomization", default="reinit", choices=["reinit", "truncated_normal", "uniform", "shuffle"],
                    help="how blocks are randomized (default reinit, as the original)")
+    p.add_argument("--blocks", nargs="+", default=None,
+                   help="randomization top-down/bottom-up: blocks to cascade through (default all; the last state "
+                        "randomizes all of them)")
     p.add_argument("--smprt-samples", type=int, default=50, help="sMPRT: noisy copies per image (default 50)")
     p.add_argument("--smprt-noise", type=float, default=0.1,
                    help="sMPRT: noise std as a fraction of each image's range (default 0.1)")

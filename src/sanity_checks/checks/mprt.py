@@ -20,11 +20,14 @@ from .common import CheckResult, check_ids, maps_with_controls, merged_settings,
 NAME = "mprt"
 DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
             "randomization": "reinit", "fixed_class": True, "methods": None, "method_settings": None,
-            "keep_maps": 2}
+            "keep_maps": 2, "blocks": None}
 
 
 def run(model, images, image_ids, seed=0, settings=None):
-    """Rows: one per (image, method or control, order, step, metric); value = similarity to the original map."""
+    """Rows: one per (image, method or control, order, step, metric); value = similarity to the original map.
+
+    ``blocks`` (setting): the blocks to cascade through (default all); the last state randomizes all of them.
+    """
     s = merged_settings(DEFAULTS, settings)
     images = model.check_images(images)
     ids = check_ids(images, image_ids)
@@ -35,7 +38,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     reference = None
     for order in s["orders"]:
         randomizer = Randomizer(model, Strategy(s["randomization"]), seed=seed, order=order)
-        steps = randomizer.steps("cascading")
+        steps = randomizer.steps("cascading", s["blocks"])
         with randomizer:
             for index, step in enumerate(steps):
                 if index == 0 and reference is not None:
