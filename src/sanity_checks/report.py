@@ -327,15 +327,15 @@ def cascade_figure(rows, names, metric="spearman_abs"):
         for name in names:
             means = [np.mean([r["value"] for r in sel if r["method"] == name and r["step_index"] == k])
                      for k, _ in steps]
-            style = dict(color="black", ls={EDGE: "--", RANDOM: ":", INPUT_NOISE: "-."}[name], lw=2) \
-                if name in CONTROLS else {}
+            style = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
+                     INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}.get(name, {})
             ax.plot(range(len(steps)), means, marker="o", ms=3, label=label(name), **style)
         ax.set_xticks(range(len(steps)))
         ax.set_xticklabels([s for _, s in steps], rotation=60, ha="right", fontsize=7)
         ax.axhline(0, color="gray", lw=0.5)
         ax.set_title(f"cascading randomization, {order}", fontsize=9)
         ax.set_ylabel("Spearman (absolute maps) to the trained model's map")
-    axes[0, -1].legend(fontsize=6, loc="upper right")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 
@@ -491,8 +491,11 @@ def main(argv=None):
     model = load_model(args.model)
     data, images, _ = test_images(model, args.images, args.data_root, args.image_dir)
     meta = getattr(model, "metadata", {})
+    accuracy = meta.get("accuracy")
+    accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
     header = (f"Model `{args.model}` ({model.architecture.description}; data {meta.get('data')}, "
-              f"labels {meta.get('labels', 'true')}, test accuracy {meta.get('accuracy', 'n/a')}); "
+              f"labels {meta.get('labels', 'true')}, test accuracy {accuracy}"
+              + ("; random weights" if meta.get("random_weights") else "") + f"); "
               f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
               + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
     path, cells = run_report(model, images, np.arange(len(images)), args.out, args.checks, args.seed,
