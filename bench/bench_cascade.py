@@ -48,7 +48,8 @@ import numpy as np  # noqa: E402
 
 from sanity_checks.compat import tf, tf1  # noqa: E402  (before saliency imports TensorFlow)
 from sanity_checks import imagenet, methods  # noqa: E402
-from sanity_checks.model import CHECKPOINT_NAME, load_model  # noqa: E402
+from sanity_checks.loading import load_model  # noqa: E402
+from sanity_checks.model import CHECKPOINT_NAME  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
 
 from bench_methods import PairBaseline  # noqa: E402  (the same directory)

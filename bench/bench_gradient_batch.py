@@ -23,7 +23,8 @@ except ImportError:
 import numpy as np  # noqa: E402
 
 from sanity_checks import compat  # noqa: E402,F401
-from sanity_checks.model import GraphModel, load_model  # noqa: E402
+from sanity_checks.loading import load_model  # noqa: E402
+from sanity_checks.model import GraphModel  # noqa: E402
 
 BATCH_SIZES = (25, 50, 125, 250, 625, 1250)
 

@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 
 from sanity_checks.compat import tf, tf1  # noqa: E402  (before saliency imports TensorFlow)
 from sanity_checks import methods  # noqa: E402
-from sanity_checks.model import GraphModel, load_model  # noqa: E402
+from sanity_checks.loading import load_model  # noqa: E402
+from sanity_checks.model import GraphModel  # noqa: E402
 
 
 def parse_args(argv=None):

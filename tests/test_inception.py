@@ -14,7 +14,8 @@ from sanity_checks.compat import tf, tf1
 from sanity_checks.errors import DataError, ModelError
 from sanity_checks.experiments import model_randomization
 from sanity_checks.methods import compute_masks
-from sanity_checks.model import GraphModel, load_model
+from sanity_checks.loading import load_model
+from sanity_checks.model import GraphModel
 from sanity_checks.models import get_architecture
 from sanity_checks.models.inception_v3 import BLOCK_NAMES
 from sanity_checks.randomize import Randomizer

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from sanity_checks.errors import ModelError
-from sanity_checks.model import GraphModel, load_model
+from sanity_checks.loading import load_model
+from sanity_checks.model import GraphModel
 from sanity_checks.models import get_architecture
 
 

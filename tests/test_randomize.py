@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from sanity_checks.errors import SanityCheckError
-from sanity_checks.model import GraphModel, load_model
+from sanity_checks.loading import load_model
+from sanity_checks.model import GraphModel
 from sanity_checks.randomize import Randomizer, Strategy, cascading_steps, independent_steps
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sanity_checks import train
-from sanity_checks.model import GraphModel, load_model
+from sanity_checks.loading import load_model
+from sanity_checks.model import GraphModel
 
 REPO = Path(__file__).resolve().parents[1]
 

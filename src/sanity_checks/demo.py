@@ -6,7 +6,8 @@ import os
 import numpy as np
 
 from . import files, figures
-from .model import METADATA_NAME, load_model, read_metadata
+from .loading import load_model
+from .model import METADATA_NAME, read_metadata
 
 QUICK_TRAINING = ["--nepochs", "3", "--max-train", "8000", "--seed", "0"]
 

@@ -2,7 +2,7 @@
 
 - :func:`load_inception_v3` reads a model folder holding the public TF-slim checkpoint
   ``inception_v3.ckpt`` (the single V1 file of ``inception_v3_2016_08_28.tar.gz``; a V2
-  ``inception_v3.ckpt.index`` + ``.data-*`` pair is accepted too). ``model.load_model`` sends such
+  ``inception_v3.ckpt.index`` + ``.data-*`` pair is accepted too). ``loading.load_model`` sends such
   folders here. The checkpoint's variable names and shapes are compared with the graph before
   anything is restored, so a checkpoint of another network or class count is refused by name.
 - :func:`write_random_checkpoint` writes a randomly initialized checkpoint in the same layout, for
@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import DataError, ModelError
 from .images import read_pixels
+from .model import METADATA_NAME, GraphModel
 
 CHECKPOINT_NAME = "inception_v3.ckpt"
 DEFAULT_FOLDER = os.path.join("models", "inceptionv3")
@@ -48,7 +49,6 @@ def is_inception_folder(folder):
     """Whether ``load_model`` should treat ``folder`` as an Inception v3 folder: it holds
     ``inception_v3.ckpt`` and no ``metadata.json``, or it is missing or empty of both and its
     name says inception (so the user gets the download steps, not a generic error)."""
-    from .model import METADATA_NAME
     if os.path.isfile(os.path.join(folder, METADATA_NAME)):
         return False
     if checkpoint_prefix(folder):
@@ -69,8 +69,6 @@ def load_inception_v3(folder=DEFAULT_FOLDER):
     the architecture (listing the variables that differ). ``model.metadata`` names the architecture,
     the data ('imagenet') and where the weights come from.
     """
-    from .model import GraphModel
-
     prefix = checkpoint_prefix(folder)
     if prefix is None:
         raise ModelError(missing_checkpoint_message(folder))
@@ -101,8 +99,6 @@ def write_random_checkpoint(folder, seed=0, overwrite=False):
     existing checkpoint unless ``overwrite``. Returns the checkpoint prefix.
     """
     from .compat import tf1
-    from .model import GraphModel
-
     from .files import atomic_folder
 
     if checkpoint_prefix(folder) and not overwrite:

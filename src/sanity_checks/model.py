@@ -11,7 +11,7 @@ it through a few batched calls:
 - ``call_model_function(...)``: the same calls behind PAIR ``saliency.core``'s contract.
 
 Guided backprop is a second "tower" of the same network built once in the same graph, sharing its
-variables, with ReLU gradients overridden: it always sees the weights the session holds now
+variables, with the gradients of Relu, Relu6 and LeakyRelu overridden (``GUIDED_OVERRIDES``): it always sees the weights the session holds now
 (including randomized ones), and nothing is written to disk.
 """
 import json
@@ -26,21 +26,37 @@ from .models import Architecture, get_architecture
 CHECKPOINT_NAME = "model.ckpt"
 METADATA_NAME = "metadata.json"
 GUIDED_RELU = "SanityChecksGuidedRelu"
+GUIDED_RELU6 = "SanityChecksGuidedRelu6"
+GUIDED_LEAKY_RELU = "SanityChecksGuidedLeakyRelu"
+#: The activation ops the guided tower overrides, and the guided gradient each gets: only positive
+#: gradients pass, and only through active units (Springenberg et al.). Relu is what our networks
+#: use; Relu6 (MobileNetV2) and LeakyRelu come with users' Keras models.
+GUIDED_OVERRIDES = {"Relu": GUIDED_RELU, "Relu6": GUIDED_RELU6, "LeakyRelu": GUIDED_LEAKY_RELU}
 
 
-def _register_guided_relu():
+def _register_guided_gradients():
     """Guided ReLU gradient (Springenberg et al.): pass only positive gradients through active units."""
-    try:
-        @tf.RegisterGradient(GUIDED_RELU)
-        def _guided_relu_grad(op, grad):
-            gate_grad = tf.cast(grad > 0.0, grad.dtype)
-            gate_act = tf.cast(op.outputs[0] > 0.0, grad.dtype)
-            return gate_grad * gate_act * grad
-    except KeyError:  # already registered (module reloaded)
-        pass
+    def guided_relu(op, grad):
+        gate_grad = tf.cast(grad > 0.0, grad.dtype)
+        gate_act = tf.cast(op.outputs[0] > 0.0, grad.dtype)
+        return gate_grad * gate_act * grad
+
+    def guided_relu6(op, grad):
+        return tf.raw_ops.Relu6Grad(gradients=tf.nn.relu(grad), features=op.inputs[0])
+
+    def guided_leaky_relu(op, grad):
+        return tf.raw_ops.LeakyReluGrad(gradients=tf.nn.relu(grad), features=op.inputs[0],
+                                        alpha=op.get_attr("alpha"))
+
+    for name, function in ((GUIDED_RELU, guided_relu), (GUIDED_RELU6, guided_relu6),
+                           (GUIDED_LEAKY_RELU, guided_leaky_relu)):
+        try:
+            tf.RegisterGradient(name)(function)
+        except KeyError:  # already registered (module reloaded)
+            pass
 
 
-_register_guided_relu()
+_register_guided_gradients()
 
 
 class GraphModel:
@@ -49,9 +65,10 @@ class GraphModel:
     Args:
         architecture: an :class:`Architecture` or its registered name ('cnn', 'mlp', ...).
         seed: graph-level TensorFlow seed; the same seed gives the same initial weights.
+        session_config: a ``tf1.ConfigProto`` for the session (default: TensorFlow's).
     """
 
-    def __init__(self, architecture, seed=None):
+    def __init__(self, architecture, seed=None, session_config=None):
         if isinstance(architecture, str):
             architecture = get_architecture(architecture)
         self.architecture: Architecture = architecture
@@ -67,7 +84,7 @@ class GraphModel:
             self.variables = list(tf1.global_variables())
             self._input_gradient = tf.gradients(self._class_logit_sum(self.logits), self.inputs)[0]
             with native_banner_filtered():   # the first session probes CUDA and says so on stderr
-                self.session = tf1.Session(graph=self.graph)
+                self.session = tf1.Session(graph=self.graph, config=session_config)
             self.session.run(tf1.variables_initializer(self.variables))
         self._layer_gradients = {}
         self._guided = None
@@ -87,7 +104,7 @@ class GraphModel:
 
     def _guided_gradient(self):
         if self._guided is None:
-            with self.graph.as_default(), self.graph.gradient_override_map({"Relu": GUIDED_RELU}), \
+            with self.graph.as_default(), self.graph.gradient_override_map(GUIDED_OVERRIDES), \
                     tf1.variable_scope(tf1.get_variable_scope(), reuse=True), tf1.name_scope("guided"):
                 logits, _ = self.architecture.build(self.inputs)
                 self._guided = tf.gradients(self._class_logit_sum(logits), self.inputs)[0]
@@ -335,15 +352,11 @@ def read_metadata(folder):
     return meta
 
 
-def load_model(folder):
-    """Load a trained model folder (``model.ckpt.*`` + ``metadata.json``) into a :class:`GraphModel`.
-
-    A folder holding the public Inception v3 checkpoint (``inception_v3.ckpt``, no metadata.json),
-    or named like one (``models/inceptionv3``), goes to :func:`sanity_checks.imagenet.load_inception_v3`.
+def load_checkpoint_folder(folder):
+    """Load one of our model folders (``model.ckpt.*`` + ``metadata.json``, as :meth:`GraphModel.save`
+    writes them) into a :class:`GraphModel`. ``sanity_checks.loading.load_model`` is the one entry
+    point that turns anything a user names (these folders, Inception v3, Keras files) into a model.
     """
-    from . import imagenet
-    if imagenet.is_inception_folder(folder):
-        return imagenet.load_inception_v3(folder)
     if not os.path.isdir(folder):
         raise ModelError(f"model folder {folder} does not exist")
     meta = read_metadata(folder)

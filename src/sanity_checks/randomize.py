@@ -54,6 +54,8 @@ def draw_from_initializer(initializer, shape, dtype, seed):
     Reusing TensorFlow's own initializer objects keeps the exact distributions (truncation,
     variance-scaling factors) of the original code.
     """
+    if hasattr(initializer, "draw"):   # e.g. a Keras layer's initializer (keras_models.KerasInitializer)
+        return initializer.draw(shape, dtype, seed)
     graph = tf.Graph()
     with graph.as_default():
         tf1.set_random_seed(seed)

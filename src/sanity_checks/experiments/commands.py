@@ -9,7 +9,7 @@ from .. import figures
 from ..errors import SanityCheckError
 from ..files import check_output_folder, save_json
 from ..methods import LABELS
-from ..model import load_model
+from ..loading import load_model
 from ..randomize import Strategy
 from ..train import versions
 from . import data_randomization, model_randomization, results

@@ -17,7 +17,7 @@ from .. import parameter_saliency as ps
 from ..errors import SanityCheckError
 from ..files import all_or_nothing, check_output_folder, save_figure, save_json
 from ..images import input_range, read_image
-from ..model import load_model
+from ..loading import load_model
 from ..train import versions
 
 

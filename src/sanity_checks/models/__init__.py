@@ -6,6 +6,9 @@
 - ``ARCHITECTURE``: an :class:`Architecture` with the input shape, the class count, the default
   GradCAM layer and the ordered list of layer blocks, top (logits) first. The block list is the
   one place that says which variables make up "fc1" or "Mixed_6e"; randomization reads it.
+
+A user's Keras model gets an :class:`Architecture` too (``sanity_checks.keras_models``): its build
+calls the Keras model object, and its blocks list their variables explicitly.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
@@ -15,12 +18,23 @@ from ..errors import ModelError
 
 @dataclass(frozen=True)
 class Block:
-    """A named group of variables: every variable whose name starts with ``scope + '/'``."""
+    """A named group of variables: every variable whose name starts with ``scope + '/'``, or, when
+    ``variables`` is given, exactly those variable names (Keras models: their variable names do not
+    carry the names of nested models, so a prefix cannot say which layer owns them)."""
 
     name: str
-    scope: str
+    scope: Optional[str] = None
+    variables: Optional[Tuple[str, ...]] = None
+
+    def __post_init__(self):
+        if (self.scope is None) == (self.variables is None):
+            raise ValueError(f"block {self.name!r}: give either a scope or a variable list")
+        if self.variables is not None:
+            object.__setattr__(self, "variables", tuple(self.variables))
 
     def owns(self, variable_name: str) -> bool:
+        if self.variables is not None:
+            return variable_name in self.variables
         return variable_name.startswith(self.scope + "/")
 
 
