@@ -198,11 +198,14 @@ def _keras_module(flavour):
 
 
 def _safe_mode_scope(flavour, trusted):
-    """Keras 3 refuses to deserialize lambdas while rebuilding unless safe mode is off."""
+    """Both Kerases refuse to deserialize lambdas (also while rebuilding) unless safe mode is off."""
     import contextlib
-    if flavour != "keras" or not trusted:
+    if not trusted:
         return contextlib.nullcontext()
-    from keras.src.saving.serialization_lib import SafeModeScope
+    if flavour == "keras":
+        from keras.src.saving.serialization_lib import SafeModeScope
+    else:
+        from tf_keras.src.saving.serialization_lib import SafeModeScope
     return SafeModeScope(False)
 
 
@@ -239,6 +242,7 @@ def snapshot_of(model, flavour, source, kind):
     except NotImplementedError:
         raise ModelError(f"{source}: {type(model).__name__} has no get_config (a subclassed model): "
                          f"build it as a functional or Sequential model") from None
+    tf_keras_classes(model, eager=True)
     probe = np.random.default_rng(20180901).random((PROBE_IMAGES,) + tuple(int(d) for d in shape)).astype(np.float32)
     expected = model(probe, training=False)
     if isinstance(expected, (list, tuple, dict)):
@@ -269,7 +273,7 @@ def read_keras_file(path, trust_model_code=False, custom_objects=None):
         except (ValueError, TypeError, KeyError, OSError, AttributeError) as err:
             message = " ".join(str(err).split())[:300]
             hint = f" (custom layer classes? name their module with {CUSTOM_OPTION})" \
-                if re.search(r"[Uu]nknown|Could not locate|not found", message) else ""
+                if re.search(r"[Uu]nknown|Could not locate|not found|deserializ", message) else ""
             raise ModelError(f"cannot load {path} with {keras.__name__} {keras.__version__}: {message}{hint}") from None
         return snapshot_of(model, flavour, os.path.abspath(path), kind)
 
@@ -284,6 +288,25 @@ def _backing_variable(weight):
     if isinstance(value, tf.Variable):
         return value
     raise ModelError(f"cannot find the TensorFlow variable behind Keras weight {getattr(weight, 'path', weight)}")
+
+
+def tf_keras_classes(model, eager):
+    """Make ``model``'s tf-keras classes the eager (v2) or graph (v1) generation again.
+
+    tf-keras swaps the base classes of its layer classes, process-wide, whenever a layer is made in
+    the other mode (``version_utils.swap_class``): after a model is rebuilt in our graph, calling an
+    eager model of the same classes fails ("Your Layer or Model is in an invalid state"), and the
+    other way round. Called before every call of a tf-keras model; a no-op for Keras 3 models.
+    """
+    if not type(model).__module__.startswith("tf_keras"):
+        return
+    from tf_keras.src.engine import base_layer, base_layer_v1, training, training_v1
+    from tf_keras.src.utils.version_utils import swap_class
+
+    for layer in [model] + [layer for _, layer in _walk_layers(model)]:
+        if isinstance(layer, (training.Model, training_v1.Model)):
+            swap_class(type(layer), training.Model, training_v1.Model, eager)
+        swap_class(type(layer), base_layer.Layer, base_layer_v1.Layer, eager)
 
 
 def _is_container(layer):
@@ -350,6 +373,7 @@ class KerasBuilder:
         if self.model is None:
             self.model = self._rebuild()
         self._recording = {}
+        tf_keras_classes(self.model, eager=False)
         try:
             outputs = self.model(inputs, training=False)
         finally:
@@ -589,6 +613,7 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
                     model.initializers[_backing_variable(w).op.name] = KerasInitializer(init)
         unguided = unguided_layers(builder)
         model.keras_model = builder.model
+        model.keras_weight_variables = [_backing_variable(w) for w in weights]   # in Keras' weights order
         model.metadata = {
             "architecture": snapshot.name, "source": "keras", "keras": f"{snapshot.flavour} {snapshot.version}",
             "format": snapshot.kind, "path": snapshot.source, "data": None, "labels": None,

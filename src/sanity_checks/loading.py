@@ -49,6 +49,18 @@ def load_model(spec, **options):
     return load_checkpoint_folder(spec)
 
 
+def cache_folder(spec):
+    """Where results derived from a model (parameter-saliency statistics) are cached: our model folders
+    themselves; for a Keras file or SavedModel, a folder beside it named ``<name>.sanity_checks`` (the
+    Keras file itself is never written)."""
+    from . import keras_models
+
+    spec = os.fspath(spec)
+    if keras_models.is_keras_path(spec):
+        return os.path.normpath(spec) + ".sanity_checks"
+    return spec
+
+
 def add_arguments(parser):
     """The model-loading options every runner has (besides its own ``--model``)."""
     group = parser.add_argument_group("Keras models")

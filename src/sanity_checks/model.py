@@ -107,6 +107,7 @@ class GraphModel:
             with self.graph.as_default(), self.graph.gradient_override_map(GUIDED_OVERRIDES), \
                     tf1.variable_scope(tf1.get_variable_scope(), reuse=True), tf1.name_scope("guided"):
                 logits, _ = self.architecture.build(self.inputs)
+                self._guided_logits = logits
                 self._guided = tf.gradients(self._class_logit_sum(logits), self.inputs)[0]
         return self._guided
 

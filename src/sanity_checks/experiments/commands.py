@@ -9,7 +9,7 @@ from .. import figures
 from ..errors import SanityCheckError
 from ..files import check_output_folder, save_json
 from ..methods import LABELS
-from ..loading import load_model
+from .. import loading, user_images
 from ..randomize import Strategy
 from ..train import versions
 from . import data_randomization, model_randomization, results
@@ -67,11 +67,19 @@ def add_common_arguments(p):
                         "--set gradcam.resize=tf1_bilinear (repeatable; applied after --quick)")
 
 
-def test_images(model, n, data_root="data", image_dir=None, first=0):
+def add_model_and_image_arguments(p, image_dir=True):
+    """Keras loading options and the image options for models without a data set of their own."""
+    loading.add_arguments(p)
+    user_images.add_arguments(p, image_dir=image_dir)
+
+
+def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
     """Test images ``first`` .. ``first + n - 1`` of the data set the model was trained on, and their labels.
 
     ImageNet models (Inception v3) take the first ``n`` image files of ``image_dir`` (default
-    doc/data) instead, preprocessed as the original, with no labels.
+    doc/data) instead, preprocessed as the original, with no labels. Models without a data set of
+    their own (Keras models), or any model given ``user`` image options (``user_images.options``:
+    ``--image-dir``, ``--npy``, ``--data``, ``--preprocess``, ``--labels``), take those images.
     """
     from ..data import load_dataset
 
@@ -85,8 +93,14 @@ def test_images(model, n, data_root="data", image_dir=None, first=0):
         from ..imagenet import load_image_dir
         data = load_image_dir(image_dir or os.path.join("doc", "data"), n)
         return data, data.x_test, data.y_test
-    if name is None:
-        raise SanityCheckError("the model's metadata.json names no data set")
+    user = dict(user or {}, image_dir=image_dir or (user or {}).get("image_dir"))
+    if name is None or user_images.requested(user):
+        data = user_images.load(model, first + n, user, data_root)
+        if first:
+            if first >= len(data.x_test):
+                raise SanityCheckError(f"--first-image {first}: there are {len(data.x_test)} images")
+            data = user_images.skip(data, first)
+        return data, data.x_test, data.y_test
     data = load_dataset(name, root=data_root)
     if not 0 < n <= len(data.x_test) - first:
         raise SanityCheckError(f"--images must be in 1..{len(data.x_test) - first} "
@@ -146,7 +160,9 @@ def model_randomization_main(argv=None):
         description="Model parameter randomization test: randomize a trained model block by block "
                     "(cascading from the top, or one block at a time), or add Gaussian noise to its weights "
                     "(the model noise test), and compare each method's masks with the trained model's.")
-    p.add_argument("--model", required=True, help="a trained model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--model", required=True,
+                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5) or a tf-keras "
+                        "SavedModel folder")
     p.add_argument("--mode", choices=["cascading", "independent", "noise"], default="cascading",
                    help="noise: the model noise test, cascading from the top block, once per --noise-levels")
     p.add_argument("--blocks", nargs="+", default=None, help="blocks to randomize (default: all, top first)")
@@ -168,15 +184,17 @@ def model_randomization_main(argv=None):
                    help=f"test images on which each model state's accuracy is measured, from the first "
                         f"(default {DEFAULT_EVAL_IMAGES}; 'all' for the whole test set; 0: no accuracy)")
     p.add_argument("--image-dir", default=None,
-                   help="ImageNet models: folder of images, the first --images in name order (default doc/data)")
+                   help="a folder of images, the first --images in name order (ImageNet models: default doc/data)")
     add_common_arguments(p)
+    add_model_and_image_arguments(p, image_dir=False)
     args = p.parse_args(argv)
     if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
         p.error("--noise-levels must be >= 0")
     check_output_folder(args.out)
 
-    model = load_model(args.model)
-    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir, args.first_image)
+    model = loading.load_from_args(args)
+    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir, args.first_image,
+                                       user_images.options(args))
     if getattr(data, "files", None):
         from ..imagenet import describe_predictions
         print(f"{len(images)} images, the trained model's top class:\n"
@@ -268,18 +286,22 @@ def data_randomization_main(argv=None):
         prog="run_data_randomization.py",
         description="Data randomization test: compare each method's masks for the same test images under a "
                     "model trained on the true labels and one trained on permuted labels (--randlabels).")
-    p.add_argument("--model", required=True, help="the true-label model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--model", required=True,
+                   help="the true-label model folder (e.g. models/cnn_mnist) or Keras file")
     p.add_argument("--random-model", required=True,
-                   help="the random-label model folder of the same architecture (e.g. models/cnn_mnist_randlabels)")
+                   help="the random-label model folder or Keras file of the same architecture "
+                        "(e.g. models/cnn_mnist_randlabels)")
     add_common_arguments(p)
+    add_model_and_image_arguments(p)
     args = p.parse_args(argv)
     check_output_folder(args.out)
 
-    model, random_model = load_model(args.model), load_model(args.random_model)
+    model, random_model = loading.load_from_args(args), loading.load_from_args(args, args.random_model)
     if random_model.metadata.get("labels") != "permuted":
         print(f"note: {args.random_model} was not trained with --randlabels (labels: "
               f"{random_model.metadata.get('labels')})")
-    data, images, labels = test_images(model, args.images, args.data_root, first=args.first_image)
+    data, images, labels = test_images(model, args.images, args.data_root, first=args.first_image,
+                                       user=user_images.options(args))
     result = data_randomization.run(model, random_model, images, methods=args.methods, metrics=args.metrics,
                                     seed=args.seed, method_settings=method_settings(args), noise=args.noise,
                                     image_ids=range(args.first_image, args.first_image + len(images)))

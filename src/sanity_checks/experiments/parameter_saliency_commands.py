@@ -17,7 +17,7 @@ from .. import parameter_saliency as ps
 from ..errors import SanityCheckError
 from ..files import all_or_nothing, check_output_folder, save_figure, save_json
 from ..images import input_range, read_image
-from ..loading import load_model
+from .. import loading, user_images
 from ..train import versions
 
 
@@ -26,7 +26,8 @@ DEFAULT_FIGURE_FOLDER = os.path.join("results", "parameter_saliency")
 
 
 def add_model_arguments(p):
-    p.add_argument("--model", required=True, help="a model folder (anything load_model takes), e.g. models/cnn_fashion")
+    p.add_argument("--model", required=True,
+                   help="a model folder (e.g. models/cnn_fashion), a Keras file (.keras, .h5) or a tf-keras SavedModel")
     p.add_argument("--imagenet_val_path", default=None,
                    help="ImageFolder-like directory (<root>/<class>/<image>) for models without a data set "
                         "(Inception v3): the reference images and the images --reference_id indexes")
@@ -38,18 +39,28 @@ def add_model_arguments(p):
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    loading.add_arguments(p)
+    user_images.add_arguments(p)
 
 
 class Source:
     """Where a model's images, labels and class names come from."""
 
-    def __init__(self, model, data_root="data", imagenet_val_path=None):
+    def __init__(self, model, data_root="data", imagenet_val_path=None, user=None):
         from ..data import ALIASES, NAMES, load_dataset
         from ..images import image_folder
 
         self.model, self.data, self.folder = model, None, None
+        self.preprocess = None      # set for images named by the user_images options
         name = getattr(model, "metadata", {}).get("data")
-        if imagenet_val_path:
+        if user_images.requested(user) and not imagenet_val_path:
+            self.data = user_images.load(model, None, user, data_root)
+            if self.data.y_test is None:
+                raise SanityCheckError("parameter saliency needs each image's true label: pass --labels "
+                                       "(one integer per line, in image order)")
+            self.preprocess = self.data.preprocess
+            self.description = self.data.name + (" test set" if user.get("data") else "")
+        elif imagenet_val_path:
             self.folder = image_folder(imagenet_val_path)
             self.label_of_folder = folder_labels(self.folder.classes, model.architecture)
             self.description = f"image folder {imagenet_val_path}"
@@ -57,9 +68,21 @@ class Source:
             self.data = load_dataset(name, root=data_root)
             self.description = f"{self.data.name} test set"
         else:
-            raise SanityCheckError(f"no built-in images for this model (data set {name!r}): pass --imagenet_val_path "
-                                   f"(<root>/<class>/<image>)")
+            raise SanityCheckError(f"no built-in images for this model (data set {name!r}): pass --image-dir, --npy "
+                                   f"or --data with --labels, or --imagenet_val_path (<root>/<class>/<image>)")
         self.class_names = self.data.class_names if self.data else class_names(model.architecture)
+
+    def read(self, path):
+        """One image file (or .npy) as the model's input."""
+        if self.preprocess is not None or getattr(self.model, "metadata", {}).get("source") == "keras":
+            return user_images.read_file(path, self.model, self.preprocess or "0-1")
+        return read_image(path, self.model.architecture)
+
+    def input_range(self):
+        """The input range figures show the images in."""
+        if self.preprocess is not None:
+            return user_images.display_range(self.preprocess)
+        return input_range(self.model.architecture)
 
     def __len__(self):
         return len(self.data.x_test) if self.data else len(self.folder)
@@ -139,16 +162,16 @@ def load(args):
     """The model and where its images come from."""
     if args.max_reference_images is not None and args.max_reference_images < 2:
         raise SanityCheckError(f"--max_reference_images must be at least 2, got {args.max_reference_images}")
-    model = load_model(args.model)
-    return model, Source(model, args.data_root, args.imagenet_val_path)
+    model = loading.load_from_args(args)
+    return model, Source(model, args.data_root, args.imagenet_val_path, user_images.options(args))
 
 
 def statistics(args, model, source):
     """The ParameterSaliency and its reference statistics (cached beside the model)."""
     saliency = ps.ParameterSaliency(model, dense=args.dense, signed=args.signed)
     start = time.time()
-    stats = ps.cached_reference_stats(saliency, source.reference(args.max_reference_images), args.model,
-                                      progress=not args.quiet)
+    stats = ps.cached_reference_stats(saliency, source.reference(args.max_reference_images),
+                                      loading.cache_folder(args.model), progress=not args.quiet)
     print(f"reference statistics over {stats.settings['reference']['description']}: "
           + ("cached" if stats.from_cache else f"computed in {time.time() - start:.1f} s"))
     return saliency, stats
@@ -195,7 +218,7 @@ def input_saliency_main(argv=None):
         if not 0 <= args.image_target_label < arch.num_classes:
             raise SanityCheckError(f"--image_target_label must be in 0..{arch.num_classes - 1}, "
                                    f"got {args.image_target_label}")
-        image, label = read_image(args.image_path, arch), args.image_target_label
+        image, label = source.read(args.image_path), args.image_target_label
         tag = os.path.splitext(os.path.basename(args.image_path))[0]
     else:
         image, label = source.item(args.reference_id)
@@ -219,7 +242,7 @@ def input_saliency_main(argv=None):
     heat = ps.heatmap(result.gradient)
     with all_or_nothing(args.figure_folder):
         written = [
-            save_figure(ps.input_saliency_figure(image, heat, input_range(arch), title),
+            save_figure(ps.input_saliency_figure(image, heat, source.input_range(), title),
                         os.path.join(args.figure_folder, f"input_saliency_heatmap_{tag}_{arch.name}.png")),
             save_figure(ps.filter_saliency_figure(result.z, saliency.layers, f"Sorted filter saliency ({title})"),
                         os.path.join(args.figure_folder, f"filter_saliency_{tag}_{arch.name}.png")),

@@ -1,0 +1,119 @@
+"""Every runner end to end on saved Keras files (quick settings), and the image options."""
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sanity_checks.errors import DataError, SanityCheckError
+from sanity_checks.keras_models import eager_mode
+
+import keras_zoo as zoo
+
+
+@pytest.fixture(scope="module")
+def keras_cnns(tmp_path_factory):
+    """A Keras 3 .keras CNN and a tf-keras .h5 CNN of the same layers (28x28x1, 10 classes)."""
+    folder = str(tmp_path_factory.mktemp("keras_cnns"))
+    with eager_mode():
+        first = zoo.save(zoo.build("sequential", "keras", seed=3), "keras", folder, "cnn", ["keras"])["keras"]
+        second = zoo.save(zoo.build("sequential", "tf_keras", seed=4), "tf_keras", folder, "cnn", ["h5"])["h5"]
+    return first, second
+
+
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def read_summary(folder):
+    with open(os.path.join(folder, "summary.json")) as f:
+        return json.load(f)
+
+
+QUICK = ["--images", "2", "--quick", "--methods", "gradient", "guided_backprop", "gradcam", "--metrics", "spearman_abs"]
+
+
+@pytest.mark.parametrize("mode", ["cascading", "independent", "noise"])
+def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_path, mode):
+    from sanity_checks.experiments.commands import model_randomization_main
+
+    path = keras_cnns[0]
+    before = digest(path)
+    out = tmp_path / mode
+    argv = ["--model", path, "--out", str(out), "--mode", mode, "--data", "mnist", "--data-root", str(data_root)] + QUICK
+    if mode == "noise":
+        argv += ["--noise-levels", "0.1"]
+    outcomes = model_randomization_main(argv)
+    assert [s.label for s in outcomes[0].steps] == ["original", "probs", "fc1", "conv2", "conv1"]
+    summary = read_summary(out)
+    assert summary["model_metadata"]["architecture"] == "seq_cnn"
+    assert (out / "results.csv").is_file() and any(p.suffix == ".png" for p in out.iterdir())
+    assert digest(path) == before
+    if mode == "cascading":   # the trained model's masks compare perfectly with themselves
+        rows = outcomes[0].rows
+        assert all(r["value"] == pytest.approx(1.0) for r in rows if r["step"] == "original")
+
+
+def test_data_randomization_runner_on_two_keras_files(keras_cnns, data_root, tmp_path):
+    from sanity_checks.experiments.commands import data_randomization_main
+
+    result = data_randomization_main(["--model", keras_cnns[0], "--random-model", keras_cnns[1], "--out",
+                                      str(tmp_path), "--data", "mnist", "--data-root", str(data_root)] + QUICK)
+    assert [s.label for s in result.steps] == ["true labels", "random labels"]
+    assert read_summary(tmp_path)["models_metadata"]["random"]["architecture"] == "seq_cnn"
+
+
+def test_parameter_saliency_and_pruning_runners_on_a_keras_file(keras_cnns, data_root, tmp_path):
+    from sanity_checks.experiments.parameter_saliency_commands import input_saliency_main, pruning_main
+
+    path = keras_cnns[0]
+    before = digest(path)
+    common = ["--model", path, "--data", "mnist", "--data-root", str(data_root), "--max_reference_images", "12",
+              "--quiet"]
+    result = input_saliency_main(common + ["--reference_id", "3", "--figure_folder", str(tmp_path / "figures")])
+    assert len(result.z) == 16   # the filters of both Conv2D layers
+    assert sorted(os.listdir(tmp_path / "figures")) == ["filter_saliency_3_seq_cnn.png",
+                                                        "input_saliency_heatmap_3_seq_cnn.png"]
+    assert os.path.isdir(path + ".sanity_checks")   # the statistics cache sits beside the file, not in it
+    pruning_main(common + ["--out", str(tmp_path / "pruning"), "--max-images", "2", "--k-max", "2",
+                           "--random-draws", "1"])
+    summary = read_summary(tmp_path / "pruning")
+    assert summary["settings"]["n_filters"] == 16 and set(summary["summary"]) == {"salient", "random", "least"}
+    assert digest(path) == before
+
+
+def test_image_options_npy_image_dir_labels_and_mismatches(keras_cnns, tmp_path):
+    from PIL import Image
+
+    from sanity_checks import user_images
+    from sanity_checks.loading import load_model
+
+    model = load_model(keras_cnns[0], log=lambda *a: None)
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, p in enumerate(pixels):
+        Image.fromarray(p).save(folder / f"img{i}.png")
+    (tmp_path / "labels.txt").write_text("4\n1\n7\n")
+    images = user_images.load(model, 2, {"image_dir": str(folder), "labels": str(tmp_path / "labels.txt")})
+    np.testing.assert_allclose(images.x_test[..., 0], pixels[:2] / 255.0, atol=1e-6)
+    assert images.y_test.tolist() == [4, 1]
+    scaled = user_images.load(model, None, {"image_dir": str(folder), "preprocess": "-1-1"})
+    np.testing.assert_allclose(scaled.x_test[..., 0], pixels / 127.5 - 1, atol=1e-6)
+    np.save(tmp_path / "x.npy", images.x_test)
+    np.testing.assert_array_equal(user_images.load(model, None, {"npy": str(tmp_path / "x.npy")}).x_test,
+                                  images.x_test)
+    np.save(tmp_path / "rgb.npy", np.zeros((2, 28, 28, 3), np.float32))
+    with pytest.raises(DataError, match=r"shape \(28, 28, 3\), the model takes \(28, 28, 1\) \(wrong channels\)"):
+        user_images.load(model, None, {"npy": str(tmp_path / "rgb.npy")})
+    np.save(tmp_path / "big.npy", np.zeros((2, 32, 32, 1), np.float32))
+    with pytest.raises(DataError, match="wrong size"):
+        user_images.load(model, None, {"npy": str(tmp_path / "big.npy")})
+    with pytest.raises(DataError, match="one of --image-dir, --npy or --data"):
+        user_images.load(model, None, {})
+    with pytest.raises(SanityCheckError, match="2 labels for 3 images"):
+        (tmp_path / "short.txt").write_text("1\n2\n")
+        user_images.load(model, None, {"image_dir": str(folder), "labels": str(tmp_path / "short.txt")})
+    model.close()
