@@ -445,16 +445,17 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
 
 
 def main(argv=None):
-    from .experiments.commands import QUICK_SETTINGS, parse_override, test_images
+    from . import loading, user_images
+    from .experiments.commands import QUICK_SETTINGS, add_model_and_image_arguments, parse_override, test_images
     from .methods import method_settings as check_method_settings
-    from .model import load_model
 
     p = argparse.ArgumentParser(
         prog="sanity_report.py",
         description="Run the sanity checks (cascading randomization top-down and bottom-up, sMPRT, eMPRT, random "
                     "logit, input invariance, pixel-deletion faithfulness) with a uniform-noise and an edge-detector "
                     "control, and write report.md: one table, a verdict per method and check, rules included.")
-    p.add_argument("--model", required=True, help="a trained model folder (e.g. models/cnn_mnist)")
+    p.add_argument("--model", required=True,
+                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5) or SavedModel")
     p.add_argument("--out", required=True, help="folder for report.md, figures and each check's results")
     p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
     p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
@@ -479,7 +480,9 @@ def main(argv=None):
     p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
     p.add_argument("--force", action="store_true", help="recompute checks whose results exist in --out")
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
-    p.add_argument("--image-dir", default=None, help="ImageNet models: folder of images (default doc/data)")
+    p.add_argument("--image-dir", default=None,
+                   help="a folder of images (ImageNet models: default doc/data)")
+    add_model_and_image_arguments(p, image_dir=False)
     args = p.parse_args(argv)
     check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
 
@@ -488,8 +491,8 @@ def main(argv=None):
         method, setting, value = parse_override(text)
         method_settings.setdefault(method, {})[setting] = value
         check_method_settings(method, method_settings[method])
-    model = load_model(args.model)
-    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir)
+    model = loading.load_from_args(args)
+    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir, user_images.options(args))
     meta = getattr(model, "metadata", {})
     accuracy = meta.get("accuracy")
     accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
