@@ -117,3 +117,27 @@ def test_image_options_npy_image_dir_labels_and_mismatches(keras_cnns, tmp_path)
         (tmp_path / "short.txt").write_text("1\n2\n")
         user_images.load(model, None, {"image_dir": str(folder), "labels": str(tmp_path / "short.txt")})
     model.close()
+
+
+def test_readme_your_own_model_commands_work_in_a_fresh_folder(tmp_path):
+    """The README's 'Your own model' commands, pasted into a clone: they make their own Keras files."""
+    import re
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(repo, "README.md")) as f:
+        section = f.read().split("## Your own model", 1)[1].split("\n## ", 1)[0]
+    commands = re.search(r"```bash\n(.*?)```", section, re.S).group(1).strip().splitlines()
+    assert len(commands) == 4
+    os.symlink(os.path.join(repo, "src"), tmp_path / "src")
+    env = dict(os.environ, PYTHONPATH=os.path.join(repo, "src"))
+    for command in commands:
+        argv = command.split(" ", 1)
+        assert argv[0] == ".venv/bin/python"
+        done = subprocess.run(f"{sys.executable} {argv[1]}", shell=True, cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+    assert (tmp_path / "results" / "my_model_cascading" / "mask_grid_abs.png").is_file()
+    assert (tmp_path / "results" / "my_model_data" / "summary.json").is_file()
+    assert len(os.listdir(tmp_path / "results" / "my_model_figures")) == 2
