@@ -119,7 +119,7 @@ def test_model_randomization_cli_writes_results_and_figures(model_folder, data_r
     # each state's accuracy is measured on the first --eval-images test images, and says so
     assert summary["test_accuracy_images"] == summary["settings"]["accuracy_images"] == 20
     from sanity_checks.data import load_dataset
-    from sanity_checks.model import load_model
+    from sanity_checks.loading import load_model
     test = load_dataset("mnist", root=data_root)
     with load_model(str(model_folder)) as trained:
         assert summary["test_accuracy"]["original"] == trained.accuracy(test.x_test[:20], test.y_test[:20])

@@ -16,7 +16,8 @@ from sanity_checks.errors import ModelError, OutputError, SanityCheckError
 from sanity_checks.experiments.commands import data_randomization_main, model_randomization_main
 from sanity_checks.experiments.parameter_saliency_commands import (DEFAULT_FIGURE_FOLDER, input_saliency_main,
                                                                     pruning_main)
-from sanity_checks.model import CHECKPOINT_NAME, METADATA_NAME, GraphModel, load_model
+from sanity_checks.loading import load_model
+from sanity_checks.model import CHECKPOINT_NAME, METADATA_NAME, GraphModel
 from sanity_checks.report import main as report_main
 
 REPO = Path(__file__).resolve().parents[1]
