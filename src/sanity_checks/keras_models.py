@@ -664,6 +664,13 @@ def load_keras(source, trust_model_code=False, custom_objects_module=None, block
         snapshot = read_keras_file(os.fspath(source), trust_model_code, custom)
     else:
         flavour = "tf_keras" if type(source).__module__.startswith("tf_keras") else "keras"
+        name = f"Keras model object {source.name!r}"
         with eager_mode():
-            snapshot = snapshot_of(source, flavour, f"Keras model object {source.name!r}", "object")
+            try:
+                snapshot = snapshot_of(source, flavour, name, "object")
+            except ModelError:
+                raise
+            except Exception as err:   # e.g. a model built in graph mode, whose weights live in a graph
+                raise ModelError(f"{name} cannot be run eagerly ({type(err).__name__}: {str(err)[:200]}): build or "
+                                 f"load it inside sanity_checks.keras_models.eager_mode()") from None
     return graph_model(snapshot, custom, trust_model_code, blocks, log)
