@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from sanity_checks.compat import tf1  # noqa: E402
 from sanity_checks.checks import CHECKS  # noqa: E402
 from sanity_checks.experiments.commands import QUICK_SETTINGS, test_images  # noqa: E402
-from sanity_checks.model import load_model  # noqa: E402
+from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.report import check_settings  # noqa: E402
 
 

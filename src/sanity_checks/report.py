@@ -492,7 +492,7 @@ def main(argv=None):
         method_settings.setdefault(method, {})[setting] = value
         check_method_settings(method, method_settings[method])
     model = loading.load_from_args(args)
-    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir, user_images.options(args))
+    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir, user=user_images.options(args))
     meta = getattr(model, "metadata", {})
     accuracy = meta.get("accuracy")
     accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
