@@ -29,7 +29,9 @@ Usage (from the repo root)::
     python bench/bench_cascade.py --model models/inceptionv3 [--steps 3] [--original-steps 2]
     python bench/bench_cascade.py --model models/cnn_mnist
 
-The last line is ``speedup: <original way / ours>x`` for the whole cascade.
+The last three lines are ``ceiling: <batched vs one-at-a-time input gradient, this run>x``
+(bench_gradient_batch.batching_ceiling on the same model, after the cascade), ``speedup: <original
+way / ours>x`` for the whole cascade and ``share: <speedup / ceiling>``.
 """
 import argparse
 import os
@@ -52,7 +54,8 @@ from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.model import CHECKPOINT_NAME  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
 
-from bench_methods import PairBaseline  # noqa: E402  (the same directory)
+from bench_gradient_batch import batching_ceiling  # noqa: E402  (the same directory)
+from bench_methods import PairBaseline  # noqa: E402
 
 #: The methods the original notebooks and randomize_inceptionv3.py computed, in their order.
 ORIGINAL_METHODS = imagenet.NOTEBOOK_METHODS
@@ -71,6 +74,8 @@ def parse_args(argv=None):
                    help="the original way's noise samples and IG steps, as a fraction of the original settings "
                         "(default 0.1 for Inception v3, 1 for MNIST); times are scaled back per method")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ceiling-evals", type=int, default=None,
+                   help="gradients per batch size for the ceiling (default 1250, 32 for Inception v3)")
     return p.parse_args(argv)
 
 
@@ -198,7 +203,15 @@ def main(argv=None):
            (f" at {fraction:g} of the noise samples and IG steps, scaled back per method" if fraction != 1 else "")
            + f"; {original_per_state:.1f} s per state x {total}")
     print(f"original way: {original_total:.1f} s for the cascade ({how}); {original_total / len(x):.1f} s per image")
-    print(f"speedup: {original_total / ours_total:.1f}x")
+    print("batching ceiling on this model (time per input gradient):", flush=True)
+    evals = args.ceiling_evals or (32 if inception else 1250)
+    sizes = (4, 8, 16, 32) if inception else (25, 50, 125, 250, 625, 1250)
+    ceiling, _ = batching_ceiling(model, evals=evals, batch1_evals=min(200, max(8, evals // 4)),
+                                  batch_sizes=sizes, log=lambda line: print("  " + line, flush=True))
+    speedup = original_total / ours_total
+    print(f"ceiling: {ceiling:.1f}x")
+    print(f"speedup: {speedup:.1f}x")
+    print(f"share: {speedup / ceiling:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ MNIST test images on the CNN, computed two ways in one run:
   VarGrad as the original's ``utils.vargrad`` loop over ``GetMask``.
 
 It prints, per method, both timings and the largest difference of the masks relative to the
-largest |PAIR mask|, and as the last line ``speedup: <total PAIR time / total ours>x``.
+largest |PAIR mask|. Its last three lines are::
+
+    ceiling: <batched vs one-at-a-time input gradient on this model, this run>x
+    speedup: <total PAIR time / total ours>x
+    share: <speedup / ceiling>
+
+The ceiling (bench_gradient_batch.batching_ceiling, measured after the methods in the same process)
+is what batching alone can gain on this machine; the share says how much of it we reach (target:
+at least 0.9 for the MNIST CNN).
 
 Usage (from the repo root)::
 
@@ -35,6 +43,8 @@ from sanity_checks.compat import tf, tf1  # noqa: E402  (before saliency imports
 from sanity_checks import methods  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.model import GraphModel  # noqa: E402
+
+from bench_gradient_batch import batching_ceiling  # noqa: E402  (the same directory)
 
 
 def parse_args(argv=None):
@@ -229,7 +239,12 @@ def main(argv=None):
     print("max rel diff = max |ours - PAIR| / max |PAIR| over the images; >1e-5 = elements off by more than 1e-5 of "
           "that max.\nIn a noisy method these come from an input on a max-pool/ReLU near-tie, which TensorFlow rounds "
           "differently in a batch of 1 and a large batch (see --check-batch1).")
-    print(f"speedup: {pair_total / ours_total:.1f}x")
+    print("\nbatching ceiling on this model (time per input gradient):", flush=True)
+    ceiling, _ = batching_ceiling(model, log=lambda line: print("  " + line, flush=True))
+    speedup = pair_total / ours_total
+    print(f"ceiling: {ceiling:.1f}x")
+    print(f"speedup: {speedup:.1f}x")
+    print(f"share: {speedup / ceiling:.2f}")
 
 
 if __name__ == "__main__":
