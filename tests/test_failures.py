@@ -211,6 +211,21 @@ def test_read_only_and_full_output_folders(good_model, data_root, small_mount, c
     assert list(full.iterdir()) == []  # nothing written, not even the folder
 
 
+def test_a_model_on_a_read_only_file_system_still_runs(good_model, data_root, small_mount, tmp_path, capsys):
+    """Parameter saliency caches its statistics beside the model; on a read-only share it goes on without."""
+    share = small_mount("size=16m")
+    shutil.copytree(good_model, share / "cnn_mnist")
+    done = subprocess.run(["mount", "-o", "remount,ro", str(share)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {done.stderr.decode().strip()}")
+    figures = tmp_path / "figures"
+    input_saliency_main(["--model", str(share / "cnn_mnist"), "--reference_id", "0", "--data-root", str(data_root),
+                         "--figure_folder", str(figures), "--quiet"])
+    out = capsys.readouterr().out
+    assert "note: statistics not cached (cannot write" in out and "Read-only file system" in out
+    assert sorted(p.name for p in figures.iterdir()) == ["filter_saliency_0_cnn.png", "input_saliency_heatmap_0_cnn.png"]
+
+
 def test_default_outputs_are_ignored_by_git(tmp_path):
     """The README's commands leave a checkout clean: what they write by default is in .gitignore."""
     if not (REPO / ".git").exists():

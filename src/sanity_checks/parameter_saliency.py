@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from .compat import tf, tf1
-from .errors import SanityCheckError
+from .errors import OutputError, SanityCheckError
 from .files import atomic_path, save_json
 
 STD_FLOOR = 1e-14            # a reference std below this is replaced by 1 (the original's rule)
@@ -374,10 +374,13 @@ def cached_reference_stats(saliency, reference, folder, progress=False, log=prin
     log(f"computing parameter-saliency statistics over {reference.description}")
     stats = reference_stats(saliency, reference, progress=progress)
     stats.settings = settings
-    with atomic_path(npz_path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, mean=stats.mean, std=stats.std, count=stats.count, settings_sha256=digest)
-    save_json(settings, json_path)
+    try:
+        with atomic_path(npz_path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, mean=stats.mean, std=stats.std, count=stats.count, settings_sha256=digest)
+        save_json(settings, json_path)
+    except OutputError as err:   # a read-only or full model folder: the run goes on without the cache
+        log(f"note: statistics not cached ({err})")
     return stats
 
 
