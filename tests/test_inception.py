@@ -271,3 +271,11 @@ def test_runner_on_an_image_folder(checkpoint_folder, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "cat_chelsea.jpg: class" in printed
     assert (out / "results.csv").is_file() and (out / "curves_hog.png").is_file()
+
+
+def test_input_invariance_refuses_a_first_layer_followed_by_batch_norm(model):
+    from sanity_checks.checks import input_invariance
+    from sanity_checks.checks.common import CheckError
+
+    with pytest.raises(CheckError, match="BatchNorm/beta is used by FusedBatchNorm"):
+        input_invariance.first_layer(model)

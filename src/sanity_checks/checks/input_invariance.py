@@ -44,6 +44,7 @@ def first_layer(model):
     if len(weights) != 1 or len(biases) != 1:
         raise CheckError(f"input invariance needs a first layer with one weight and one bias variable "
                          f"(conv or dense fed by the input); block {block!r} has {sorted(shapes)}")
+    _check_bias_is_added(model, biases[0])
     scope = weights[0].rsplit("/", 1)[0] + "/"
     for op in model.graph.get_operations():
         if op.type in ("Conv2D", "MatMul") and op.name.startswith(scope) and len(op.inputs) == 2:
@@ -52,6 +53,19 @@ def first_layer(model):
                 return weights[0], biases[0], op.outputs[0]
     raise CheckError(f"no Conv2D or MatMul reading {weights[0]} in the model's graph: the first layer is not "
                      f"a plain conv or dense layer")
+
+
+def _check_bias_is_added(model, bias):
+    """Refuse a 'bias' the forward graph does not simply add (e.g. a batch-norm offset, as in Inception)."""
+    uses = set()
+    for op in model.graph.get_operations():
+        if op.type in ("ReadVariableOp", "Identity") and op.inputs and op.inputs[0].op.name == bias \
+                and not op.name.startswith(("set_weights", "save", "gradients", "guided")):
+            uses |= {c.type for out in op.outputs for c in out.consumers() if not c.name.startswith("gradients")}
+    if not uses or not uses <= {"Add", "AddV2", "BiasAdd"}:
+        raise CheckError(f"input invariance needs the first layer's bias to be added to its output; {bias} is used "
+                         f"by {', '.join(sorted(uses)) or 'nothing'} (e.g. a batch-norm offset), so the shift "
+                         f"cannot be compensated there")
 
 
 def shift_compensation(model, shift):
