@@ -65,11 +65,12 @@ def make_mnist_cnn(seed=0):
     import keras
     keras.utils.set_random_seed(seed)
     L = keras.layers
-    return keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(32, 5, padding="same", activation="relu", name="hidden1"),
-                             L.MaxPooling2D(2, padding="same"), L.Conv2D(64, 5, padding="same", activation="relu",
-                                                                         name="hidden2"),
-                             L.MaxPooling2D(2, padding="same"), L.Flatten(), L.Dense(1024, activation="relu", name="fc1"),
-                             L.Dense(10, name="softmax_linear")], name="mnist_cnn_keras")
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        L.Conv2D(32, 5, padding="same", activation="relu", name="hidden1"), L.MaxPooling2D(2, padding="same"),
+        L.Conv2D(64, 5, padding="same", activation="relu", name="hidden2"), L.MaxPooling2D(2, padding="same"),
+        L.Flatten(), L.Dense(1024, activation="relu", name="fc1"), L.Dense(10, name="softmax_linear")],
+        name="mnist_cnn_keras")
 
 
 MODELS = {"mobilenet": make_mobilenet, "mnist_cnn": make_mnist_cnn}

@@ -7,8 +7,7 @@ import os
 
 import numpy as np
 
-from sanity_checks.compat import tf
-from sanity_checks.keras_models import eager_mode
+from sanity_checks import compat  # noqa: F401  (TensorFlow shim before Keras)
 
 FLAVOURS = ("keras", "tf_keras")
 FORMATS = {"keras": ("keras", "h5"), "tf_keras": ("keras", "h5", "savedmodel")}
@@ -127,5 +126,3 @@ def eager_logits(model, x):
 def probe_images(shape, n=3, seed=5):
     return np.random.default_rng(seed).random((n,) + tuple(shape), dtype=np.float32)
 
-
-__all__ = ["FLAVOURS", "FORMATS", "KINDS", "build", "save", "eager_logits", "eager_mode", "probe_images", "tf"]

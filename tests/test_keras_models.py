@@ -1,7 +1,6 @@
 """A user's Keras model in our graph: every format loads exactly, unsafe files are refused, every
 method equals PAIR saliency.core fed by an eager GradientTape, randomization is exact."""
 import hashlib
-import os
 
 import numpy as np
 import pytest
@@ -308,8 +307,8 @@ def test_randomization_changes_exactly_its_blocks_and_draws_from_each_initialize
     assert np.abs(kernel).max() <= limit and kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)
     np.testing.assert_array_equal(weights["predictions/bias"], 0)
     conv = weights["Conv1/kernel"]
-    assert conv.std() == pytest.approx(np.sqrt(6.0 / (np.prod(conv.shape[:3]) + np.prod(conv.shape[:2]) * conv.shape[3]))
-                                       / np.sqrt(3), rel=0.1)
+    fan_in, fan_out = np.prod(conv.shape[:3]), np.prod(conv.shape[:2]) * conv.shape[3]
+    assert conv.std() == pytest.approx(np.sqrt(6.0 / (fan_in + fan_out)) / np.sqrt(3), rel=0.1)
     np.testing.assert_array_equal(weights["bn_Conv1/gamma"], 1)
     np.testing.assert_array_equal(weights["bn_Conv1/moving_mean"], randomizer.snapshot["bn_Conv1/moving_mean"])
     randomizer.restore()

@@ -41,7 +41,8 @@ def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_p
     path = keras_cnns[0]
     before = digest(path)
     out = tmp_path / mode
-    argv = ["--model", path, "--out", str(out), "--mode", mode, "--data", "mnist", "--data-root", str(data_root)] + QUICK
+    argv = ["--model", path, "--out", str(out), "--mode", mode, "--data", "mnist",
+            "--data-root", str(data_root)] + QUICK
     if mode == "noise":
         argv += ["--noise-levels", "0.1"]
     outcomes = model_randomization_main(argv)

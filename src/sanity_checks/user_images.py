@@ -118,7 +118,8 @@ def read_labels(path, n):
     if not os.path.isfile(path):
         raise DataError(f"labels file {path} does not exist")
     try:
-        labels = np.load(path, allow_pickle=False) if path.endswith(".npy") else np.loadtxt(path, dtype=np.int64, ndmin=1)
+        labels = (np.load(path, allow_pickle=False) if path.endswith(".npy")
+                  else np.loadtxt(path, dtype=np.int64, ndmin=1))
     except ValueError as err:
         raise DataError(f"cannot read labels from {path}: {err}") from None
     labels = np.asarray(labels).reshape(-1).astype(np.int64)
