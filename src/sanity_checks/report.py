@@ -295,8 +295,10 @@ def write_report(out, rows, names, settings, header, seed, figures_written, skip
              "## Verdicts\n",
              "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
              markdown_table(cells, names, TABLE), "",
-             "Columns:\n\n" + "\n".join(f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against "
-                                        " and ".join(label(x).split(': ')[1] for x in c.controls) + " control(s)." for c in TABLE), "",
+             "Columns:\n\n" + "\n".join(
+                 f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
+                 + " and the ".join(label(x).split(": ")[1] for x in c.controls)
+                 + (" controls." if len(c.controls) > 1 else " control.") for c in TABLE), "",
              RULES]
     if skipped:
         parts += ["## Checks not run\n"] + [f"- **{check}**: {reason}" for check, reason in skipped.items()] + [""]

@@ -61,7 +61,8 @@ def _check_bias_is_added(model, bias):
     for op in model.graph.get_operations():
         if op.type in ("ReadVariableOp", "Identity") and op.inputs and op.inputs[0].op.name == bias \
                 and not op.name.startswith(("set_weights", "save", "gradients", "guided")):
-            uses |= {c.type for out in op.outputs for c in out.consumers() if not c.name.startswith("gradients")}
+            uses |= {c.type for out in op.outputs for c in out.consumers()
+                     if not c.name.startswith(("gradients", "save", "guided", "set_weights"))}  # forward graph only
     if not uses or not uses <= {"Add", "AddV2", "BiasAdd"}:
         raise CheckError(f"input invariance needs the first layer's bias to be added to its output; {bias} is used "
                          f"by {', '.join(sorted(uses)) or 'nothing'} (e.g. a batch-norm offset), so the shift "
