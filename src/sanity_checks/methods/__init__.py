@@ -3,7 +3,8 @@
 Every method is ``method(model, images, classes=None, *, batch_size=None, **settings)``:
 images (N, H, W, C) -> masks (N, H, W, C) float32. ``classes=None`` explains each image's
 current top class (recomputed from the weights the session holds now); else an int or one int
-per image. Noisy methods also take ``seed`` (int or ``np.random.Generator``, default 0).
+per image. Noisy methods also take ``seed`` (an int or a tuple of ints keying each image's noise
+generator with ``image_ids``; or a ``np.random.Generator``, default 0) and ``image_ids``.
 
 Modules: ``gradients`` (gradient, gradient_x_input, guided_backprop), ``integrated_gradients``,
 ``gradcam`` (gradcam, guided_gradcam), ``smoothing`` (smoothgrad, ig_smoothgrad, vargrad and the

@@ -1,9 +1,10 @@
 """Several methods over one batch of images, sharing what they have in common."""
 import numpy as np
 
-from .base import make_rng, resolve_classes
+from .base import resolve_classes
 from .gradcam import gradcam_layer
 from .registry import available_methods, get_spec, method_settings
+from .smoothing import noise_rng
 
 
 def _memo_key(name, settings):
@@ -15,7 +16,8 @@ def _memo_key(name, settings):
         return None
 
 
-def compute_masks(model, images, methods=None, classes=None, seed=0, settings=None, batch_size=None):
+def compute_masks(model, images, methods=None, classes=None, seed=0, settings=None, batch_size=None,
+                  image_ids=None):
     """Masks of several methods: {method: (N, H, W, C) float32}, in the order asked.
 
     Args:
@@ -23,11 +25,13 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
         images: (N, H, W, C).
         methods: method names (default: every method the model supports, ``available_methods``).
         classes: None (each image's current top class, computed once here), an int, or (N,) ints.
-        seed: an int gives every noisy method its own ``np.random.default_rng(seed)``, so its masks
-            equal a call of that method alone with the same seed; a Generator is shared and drawn
+        seed: an int (or a tuple of ints) keys every noisy method's per-image noise generators
+            (``smoothing.noise_rng(seed, image id)``), so its masks equal a call of that method alone
+            with the same seed, whichever images share the batch; a Generator is shared and drawn
             from in the order the methods are listed.
         settings: {method: {setting: value}} overriding ``DEFAULT_SETTINGS``.
         batch_size: images per session.run (default ``model.architecture.batch_size``).
+        image_ids: the images' ids for their noise (default 0..N-1).
 
     The gradient (for Gradient⊙Input), guided backprop and GradCAM (for Guided GradCAM) are
     computed once per call and reused.
@@ -47,7 +51,7 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
     classes = resolve_classes(model, x, classes, batch_size)
     shared_rng = seed if isinstance(seed, np.random.Generator) else None
     if shared_rng is None:
-        make_rng(seed)  # validates the seed
+        noise_rng(seed, 0)  # validates the seed
     memo = {}
 
     def run(name, kwargs):
@@ -58,7 +62,8 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
             return memo[key]
         extra = {arg: run(part, {k: kwargs[k] for k in passed}) for arg, part, passed in spec.parts}
         if spec.noisy:
-            extra["seed"] = shared_rng if shared_rng is not None else np.random.default_rng(seed)
+            extra["seed"] = shared_rng if shared_rng is not None else seed
+            extra["image_ids"] = image_ids
         result = spec.function(model, x, classes, batch_size=batch_size, **kwargs, **extra)
         if key is not None:
             memo[key] = result
