@@ -108,7 +108,7 @@ def test_model_randomization_cli_writes_results_and_figures(model_folder, data_r
                               "--methods", "gradient", "gradcam", "--data-root", str(data_root), "--eval-images", "20"])
     names = sorted(p.name for p in out.iterdir())
     assert names == ["curves_spearman_abs.png", "curves_spearman_signed.png", "curves_ssim.png",
-                     "mask_grid_abs.png", "mask_grid_signed.png", "results.csv", "summary.json"]
+                     "mask_grid_abs.png", "mask_grid_signed.png", "parts", "results.csv", "run.json", "summary.json"]
     rows = results.read_csv(out / "results.csv")
     assert len(rows) == 5 * 2 * 2 * 3
     summary = json.loads((out / "summary.json").read_text())

@@ -12,7 +12,7 @@ from ..methods import LABELS
 from .. import loading, user_images
 from ..randomize import Strategy
 from ..train import versions
-from . import data_randomization, model_randomization, results
+from . import data_randomization, jobs, model_randomization, results
 
 #: Few noise samples and integration steps: a smoke-test setting, not for numbers you report.
 QUICK_SETTINGS = {"smoothgrad": {"nsamples": 5}, "vargrad": {"nruns": 5},
@@ -71,6 +71,52 @@ def add_model_and_image_arguments(p, image_dir=True):
     """Keras loading options and the image options for models without a data set of their own."""
     loading.add_arguments(p)
     user_images.add_arguments(p, image_dir=image_dir)
+
+
+def add_run_arguments(p):
+    """Where the tasks run, and resuming (see sanity_checks.runs and the README's "Long runs")."""
+    g = p.add_argument_group("long runs", "a run writes one part per task under OUT/parts and resumes from "
+                                          "them when the same command is run again")
+    g.add_argument("--workers", type=int, default=1,
+                   help="worker processes on this machine (default 1: in this process)")
+    g.add_argument("--threads", type=int, default=None,
+                   help="TensorFlow threads per worker (default: cores / workers); results are byte-identical "
+                        "between runs whose workers use the same number of threads")
+    g.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="send the tasks to a Dask scheduler (tcp://HOST:8786), or local:N for a local cluster "
+                        "of N workers (needs requirements-dask.txt)")
+    g.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only shard K of N (e.g. one per machine or SLURM array task) into the same --out; "
+                        "the shard that finds all parts present writes the results")
+    g.add_argument("--merge", action="store_true", help="compute nothing: write the results from the parts")
+    g.add_argument("--images-per-task", type=int, default=None,
+                   help="images per task and part file (default %d)" % _default_images_per_task())
+
+
+def _default_images_per_task():
+    from .jobs import IMAGES_PER_TASK
+    return IMAGES_PER_TASK
+
+
+def prepare_threads(args):
+    """Before the first model loads: this process's TensorFlow threads, for a run in this process."""
+    from .. import runs
+    if args.threads is not None and args.threads < 1:
+        raise SanityCheckError(f"--threads must be >= 1, got {args.threads}")
+    if args.threads and args.workers <= 1 and not args.dask:
+        runs.limit_threads(args.threads)
+
+
+def run_job(job, args):
+    """Run ``job`` as the arguments ask; its merge (None when a shard leaves parts missing)."""
+    from .. import runs
+    shard = runs.parse_shard(args.shard) if args.shard else None
+    backend = None
+    if not args.merge:
+        if shard and (args.dask or args.workers > 1):
+            raise runs.RunError("--shard runs in this process: leave out --workers and --dask")
+        backend = runs.make_backend(job.work, args.workers, args.threads, args.dask)
+    return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge)
 
 
 def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
@@ -187,11 +233,13 @@ def model_randomization_main(argv=None):
                    help="a folder of images, the first --images in name order (ImageNet models: default doc/data)")
     add_common_arguments(p)
     add_model_and_image_arguments(p, image_dir=False)
+    add_run_arguments(p)
     args = p.parse_args(argv)
     if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
         p.error("--noise-levels must be >= 0")
     check_output_folder(args.out)
 
+    prepare_threads(args)
     model = loading.load_from_args(args)
     data, images, labels = test_images(model, args.images, args.data_root, args.image_dir, args.first_image,
                                        user_images.options(args))
@@ -205,13 +253,16 @@ def model_randomization_main(argv=None):
                 for level in args.noise_levels]
     else:
         runs = [(None, args.mode, Strategy(args.randomization))]
-    eval_data = eval_subset(data, args.eval_images)
-    outcomes = [model_randomization.run(
-        model, images, mode=mode, blocks=args.blocks, methods=args.methods, metrics=args.metrics, strategy=strategy,
-        seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args), order=args.order,
-        noise=args.noise, image_ids=range(args.first_image, args.first_image + len(images)),
-        eval_data=eval_data, level=level)
-        for level, mode, strategy in runs]
+    job = jobs.model_randomization_job(
+        model, args.model, images, runs_=runs, blocks=args.blocks, order=args.order, methods=args.methods,
+        metrics=args.metrics, seed=args.seed, fixed_class=args.fixed_class, method_settings=method_settings(args),
+        eval_images=args.eval_images, data_root=args.data_root, image_dir=args.image_dir, noise=args.noise,
+        first_image=args.first_image, data=(data, images, labels),
+        images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK, loading=loading.options_from_args(args),
+        user_images=user_images.options(args))
+    outcomes = run_job(job, args)
+    if outcomes is None:   # a shard that left parts missing
+        return None
     rows = [row for result in outcomes for row in result.rows]
     settings = {**outcomes[0].settings, "mode": args.mode, "quick": args.quick}
     if args.mode == "noise":
@@ -293,18 +344,26 @@ def data_randomization_main(argv=None):
                         "(e.g. models/cnn_mnist_randlabels)")
     add_common_arguments(p)
     add_model_and_image_arguments(p)
+    add_run_arguments(p)
     args = p.parse_args(argv)
     check_output_folder(args.out)
 
+    prepare_threads(args)
     model, random_model = loading.load_from_args(args), loading.load_from_args(args, args.random_model)
     if random_model.metadata.get("labels") != "permuted":
         print(f"note: {args.random_model} was not trained with --randlabels (labels: "
               f"{random_model.metadata.get('labels')})")
     data, images, labels = test_images(model, args.images, args.data_root, first=args.first_image,
                                        user=user_images.options(args))
-    result = data_randomization.run(model, random_model, images, methods=args.methods, metrics=args.metrics,
-                                    seed=args.seed, method_settings=method_settings(args), noise=args.noise,
-                                    image_ids=range(args.first_image, args.first_image + len(images)))
+    job = jobs.data_randomization_job(
+        model, random_model, args.model, args.random_model, images, methods=args.methods, metrics=args.metrics,
+        seed=args.seed, method_settings=method_settings(args), data_root=args.data_root, noise=args.noise,
+        first_image=args.first_image, data=(data, images, labels),
+        images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK, loading=loading.options_from_args(args),
+        user_images=user_images.options(args))
+    result = run_job(job, args)
+    if result is None:
+        return None
     summary_stats = results.summarize(result.rows)
     summary = {"model": os.path.abspath(args.model), "random_model": os.path.abspath(args.random_model),
                "models_metadata": {which: {k: m.metadata.get(k) for k in (

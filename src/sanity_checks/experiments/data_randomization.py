@@ -6,7 +6,7 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..errors import SanityCheckError
 from ..methods import available_methods, compute_masks
-from .model_randomization import RandomizationResult, check_image_ids, default_metrics, state_seed
+from .model_randomization import assemble, check_image_ids, default_metrics, state_seed
 
 TRUE_LABELS, RANDOM_LABELS = "true labels", "random labels"
 
@@ -33,6 +33,46 @@ def check_pair(model, random_model):
         raise SanityCheckError(f"the two models were trained on different data sets: {da} and {db}")
 
 
+def explain_both(model, random_model, images, image_ids, methods, metrics, *, seed=0, method_settings=None,
+                 keep_masks=0, noise="per-state"):
+    """Each image (one at a time, as :func:`~.model_randomization.explain_through_states`) explained
+    by both models, each for its own top class, compared with the true-label model's masks.
+
+    Returns ``values`` (2, methods, images, metrics), ``classes`` (2, images), ``masks``
+    (2, methods, keep_masks, H, W, C) of the first ``keep_masks`` images. The random-label model is
+    state 1 for the noise (:func:`~.model_randomization.state_seed`).
+    """
+    n = len(images)
+    values = np.zeros((2, len(methods), n, len(metrics)), np.float64)
+    classes = np.zeros((2, n), np.int64)
+    kept = np.zeros((2, len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
+    for i in range(n):
+        x = images[i:i + 1]
+        masks = []
+        for index, m in enumerate((model, random_model)):
+            cls = m.predict(x)
+            masks.append(compute_masks(m, x, methods, classes=cls, seed=state_seed(seed, index, noise),
+                                       settings=method_settings, image_ids=[int(image_ids[i])]))
+            classes[index, i] = int(cls[0])
+        for index in range(2):
+            for j, method in enumerate(methods):
+                for k, metric in enumerate(metrics):
+                    values[index, j, i, k] = metrics_module.similarity(metric, masks[0][method][0],
+                                                                       masks[index][method][0])
+                if i < keep_masks:
+                    kept[index, j, i] = masks[index][method][0]
+    return values, classes, kept
+
+
+STEPS = (_Step(TRUE_LABELS), _Step(RANDOM_LABELS))
+
+
+def run_settings(methods, metrics, seed, n_images, method_settings, noise="per-state", image_ids=None):
+    return {"mode": "data randomization", "methods": methods, "metrics": metrics, "seed": seed, "noise": noise,
+            "n_images": int(n_images), "image_ids": check_image_ids(image_ids, n_images),
+            "class_explained": "each model's own top class", "method_settings": method_settings or {}}
+
+
 def run(model, random_model, images, *, methods=None, metrics=None, seed=0, method_settings=None, keep_masks=1,
         noise="per-state", image_ids=None):
     """Masks of both models for ``images`` (each model explains its own top class), compared.
@@ -50,24 +90,7 @@ def run(model, random_model, images, *, methods=None, metrics=None, seed=0, meth
     methods = list(methods or available_methods(model))
     metrics = list(metrics or default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
-    steps = [_Step(TRUE_LABELS), _Step(RANDOM_LABELS)]
-    result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
-        "mode": "data randomization", "methods": methods, "metrics": metrics, "seed": seed,
-        "noise": noise, "n_images": int(len(images)), "image_ids": ids, "class_explained": "each model's own top class",
-        "method_settings": method_settings or {}})
-    masks = {}
-    for index, (step, m) in enumerate(zip(steps, (model, random_model))):
-        classes = m.predict(images)
-        masks[step.label] = compute_masks(m, images, methods, classes=classes, seed=state_seed(seed, index, noise),
-                                          settings=method_settings)
-        result.masks[step.label] = {name: masks[step.label][name][:keep_masks] for name in methods}
-        result.classes[step.label] = classes
-    for index, step in enumerate(steps):
-        for method in methods:
-            for n in range(len(images)):
-                for metric in metrics:
-                    value = metrics_module.similarity(metric, masks[TRUE_LABELS][method][n], masks[step.label][method][n])
-                    result.rows.append({"image": ids[n], "method": method, "step_index": index, "step": step.label,
-                                        "metric": metric, "value": float(value),
-                                        "class_explained": int(result.classes[step.label][n]), "level": None})
-    return result
+    values, classes, masks = explain_both(model, random_model, images, ids, methods, metrics, seed=seed,
+                                          method_settings=method_settings, keep_masks=keep_masks, noise=noise)
+    settings = run_settings(methods, metrics, seed, len(images), method_settings, noise, ids)
+    return assemble(list(STEPS), methods, metrics, settings, values, classes, masks, images[:keep_masks], image_ids=ids)

@@ -3,6 +3,10 @@
 For each model state (the trained model, then blocks randomized cascading or independently), the
 masks of every method for the same images are compared with the trained model's masks by every
 metric. The model's weights are changed in memory only and restored at the end.
+
+Images are explained one at a time (:func:`explain_through_states`): TensorFlow's kernels round
+differently for different batch shapes (~1e-7), so an image's masks, and the bytes of the
+results, must not depend on which images share its batch, its task (``runs``) or its worker.
 """
 from dataclasses import dataclass, field
 
@@ -64,6 +68,87 @@ def state_seed(seed, step_index, noise="per-state"):
         return seed
     return int(np.random.SeedSequence([seed, step_index]).generate_state(1)[0])
 
+def explain_through_states(model, randomizer, steps, images, image_ids, methods, metrics, *, seed=0,
+                           fixed_class=False, method_settings=None, keep_masks=0, progress=False, desc=None,
+                           noise="per-state"):
+    """Every image through every model state, one image at a time, compared with the first state.
+
+    Returns ``values`` (steps, methods, images, metrics) float64, ``classes`` (steps, images)
+    int64 (the class explained), ``masks`` (steps, methods, keep_masks, H, W, C) float32 of the
+    first ``keep_masks`` images. The noise of image ``image_ids[n]`` at state k is keyed by
+    (:func:`state_seed` (seed, k, noise), its id).
+    """
+    from tqdm.auto import tqdm
+
+    n = len(images)
+    values = np.zeros((len(steps), len(methods), n, len(metrics)), np.float64)
+    classes = np.zeros((len(steps), n), np.int64)
+    kept = np.zeros((len(steps), len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
+    reference = [None] * n
+    bar = tqdm(steps, desc=desc, unit="step", disable=not progress)
+    for index, step in enumerate(bar):
+        bar.set_postfix_str(step.label)
+        randomizer.randomize(step.blocks)
+        for i in range(n):
+            x = images[i:i + 1]
+            cls = classes[0, i:i + 1] if fixed_class and index > 0 else model.predict(x)
+            masks = compute_masks(model, x, methods, classes=cls, seed=state_seed(seed, index, noise),
+                                  settings=method_settings, image_ids=[int(image_ids[i])])
+            if reference[i] is None:
+                reference[i] = masks
+            classes[index, i] = int(cls[0])
+            for j, method in enumerate(methods):
+                for k, metric in enumerate(metrics):
+                    values[index, j, i, k] = metrics_module.similarity(metric, reference[i][method][0],
+                                                                       masks[method][0])
+                if i < keep_masks:
+                    kept[index, j, i] = masks[method][0]
+    return values, classes, kept
+
+
+def state_accuracy(model, randomizer, steps, eval_data):
+    """(steps,) accuracy of each model state on ``eval_data`` (x, y)."""
+    out = np.zeros(len(steps), np.float64)
+    for index, step in enumerate(steps):
+        randomizer.randomize(step.blocks)
+        out[index] = model.accuracy(*eval_data)
+    return out
+
+
+def state_rows(values, classes, steps, methods, metrics, image_ids, level=None):
+    """Tidy rows (results.COLUMNS) from :func:`explain_through_states`'s arrays, step by step,
+    method by method, image by image, metric by metric."""
+    rows = []
+    for index, step in enumerate(steps):
+        for j, method in enumerate(methods):
+            for i, image in enumerate(image_ids):
+                for k, metric in enumerate(metrics):
+                    rows.append({"image": int(image), "method": method, "step_index": index, "step": step.label,
+                                 "metric": metric, "value": float(values[index, j, i, k]),
+                                 "class_explained": int(classes[index, i]), "level": level})
+    return rows
+
+
+def run_settings(steps, mode, order, methods, metrics, strategy, seed, n_images, fixed_class, method_settings,
+                 accuracy_images=0, noise="per-state", image_ids=None):
+    """The ``settings`` a :class:`RandomizationResult` records."""
+    return {"mode": mode, "order": order, "blocks": [s.label for s in steps[1:]], "methods": methods,
+            "metrics": metrics, "randomization": strategy.describe(), "seed": seed, "noise": noise,
+            "n_images": int(n_images), "image_ids": check_image_ids(image_ids, n_images),
+            "class_explained": "trained model's class, fixed" if fixed_class else "current model's own top class",
+            "method_settings": method_settings or {}, "accuracy_images": int(accuracy_images)}
+
+
+def assemble(steps, methods, metrics, settings, values, classes, masks, images, accuracy=None, level=None,
+             image_ids=None):
+    """A :class:`RandomizationResult` from the arrays of all images (``values`` axis 2, ``classes`` axis 1)."""
+    image_ids = check_image_ids(image_ids, values.shape[2])
+    return RandomizationResult(
+        state_rows(values, classes, steps, methods, metrics, image_ids, level), steps, methods, metrics, images,
+        {step.label: {m: masks[index, j] for j, m in enumerate(methods)} for index, step in enumerate(steps)},
+        {step.label: classes[index] for index, step in enumerate(steps)},
+        {} if accuracy is None else {step.label: float(a) for step, a in zip(steps, accuracy)}, settings)
+
 
 def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=None, strategy=None, seed=0,
         fixed_class=False, method_settings=None, keep_masks=1, eval_data=None, progress=True, level=None,
@@ -88,10 +173,11 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
         order: cascade order, 'top-down' (the original) or 'bottom-up' (input block first).
         noise: 'per-state' (fresh noise at every model state, as the original) or 'shared' (the
             same noise realization at every state); see :func:`state_seed`.
-        image_ids: what the rows call each image (default 0..N-1; e.g. the test-set indices).
-    """
-    from tqdm.auto import tqdm
+        image_ids: what the rows call each image (default 0..N-1; e.g. the test-set indices); they
+            also key each image's noise.
 
+    Long runs that resume, or spread over processes and machines: ``jobs.model_randomization_job``.
+    """
     images = model.check_images(images)
     state_seed(seed, 0, noise)  # validates ``noise``
     ids = check_image_ids(image_ids, len(images))
@@ -101,35 +187,12 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
     strategy = strategy or Strategy()
     randomizer = Randomizer(model, strategy, seed=seed, order=order)
     steps = randomizer.steps(mode, blocks)
-    trained_classes = model.predict(images)
-    result = RandomizationResult([], steps, methods, metrics, images[:keep_masks], {}, {}, settings={
-        "mode": mode, "order": order, "blocks": [s.label for s in steps[1:]], "methods": methods, "metrics": metrics,
-        "randomization": strategy.describe(), "seed": seed, "noise": noise, "n_images": int(len(images)),
-        "image_ids": ids,
-        "class_explained": "trained model's class, fixed" if fixed_class else "current model's own top class",
-        "method_settings": method_settings or {},
-        "accuracy_images": 0 if eval_data is None else int(len(eval_data[1]))})
-    reference = None
     with randomizer:
-        bar = tqdm(steps, desc=f"{mode} randomization" + (f" ({level})" if level is not None else ""),
-                   unit="step", disable=not progress)
-        for index, step in enumerate(bar):
-            bar.set_postfix_str(step.label)
-            randomizer.randomize(step.blocks)
-            classes = trained_classes if fixed_class else model.predict(images)
-            masks = compute_masks(model, images, methods, classes=classes, seed=state_seed(seed, index, noise),
-                                  settings=method_settings)
-            if reference is None:
-                reference = masks
-            for method in methods:
-                for n in range(len(images)):
-                    for metric in metrics:
-                        value = metrics_module.similarity(metric, reference[method][n], masks[method][n])
-                        result.rows.append({"image": ids[n], "method": method, "step_index": index, "step": step.label,
-                                            "metric": metric, "value": float(value),
-                                            "class_explained": int(classes[n]), "level": level})
-            result.masks[step.label] = {m: masks[m][:keep_masks] for m in methods}
-            result.classes[step.label] = classes
-            if eval_data is not None:
-                result.accuracy[step.label] = model.accuracy(*eval_data)
-    return result
+        values, classes, masks = explain_through_states(
+            model, randomizer, steps, images, np.arange(len(images)), methods, metrics, seed=seed,
+            fixed_class=fixed_class, method_settings=method_settings, keep_masks=keep_masks, progress=progress,
+            desc=f"{mode} randomization" + (f" ({level})" if level is not None else ""))
+        accuracy = None if eval_data is None else state_accuracy(model, randomizer, steps, eval_data)
+    settings = run_settings(steps, mode, order, methods, metrics, strategy, seed, len(images), fixed_class,
+                            method_settings, 0 if eval_data is None else len(eval_data[1]))
+    return assemble(steps, methods, metrics, settings, values, classes, masks, images[:keep_masks], accuracy, level)

@@ -1,0 +1,279 @@
+"""The randomization experiments as :mod:`~sanity_checks.runs` jobs: tasks of images, parts, merge.
+
+A task is a group of images through every model state (every noise level too); its part holds the
+similarity values, the classes explained and, for the task holding image 0, that image's masks for
+the figures. The per-state accuracy on the evaluation data is a task of its own. Merging the parts
+gives the same :class:`~.model_randomization.RandomizationResult` s as the in-memory ``run``
+functions, so the commands write the same files whatever ran the tasks, and where.
+
+Runners (``*_runner(config)``) are built once per worker process from JSON settings; jobs live in
+the process that started the run.
+"""
+import os
+from dataclasses import asdict
+
+import numpy as np
+
+from .. import runs
+from ..randomize import Randomizer, Strategy
+from . import data_randomization, model_randomization
+
+#: Images per task by default (bench/bench_runs.py): images are explained one at a time anyway, so
+#: a task's size only trades the per-task cost (a part file, re-setting the weights per state)
+#: against the work lost when a run is killed.
+IMAGES_PER_TASK = 4
+ACCURACY = runs.Task("accuracy", (), "accuracy")
+
+
+def _load_images(config, model):
+    from .commands import test_images
+    return test_images(model, config["n_images"], config.get("data_root", "data"), config.get("image_dir"),
+                       config.get("first_image", 0), config.get("user_images"))
+
+
+def _load_model(config, key="model"):
+    from ..loading import load_model
+    return load_model(config[key], **config.get("loading", {}))
+
+
+class _Runner:
+    """What every runner shares: the model(s), the images, loaded once per process."""
+
+    def __init__(self, config, model=None, data=None):
+        self.config = config
+        self.model = model if model is not None else _load_model(config)
+        self._data = data
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = _load_images(self.config, self.model)
+        return self._data
+
+    def task_images(self, task):
+        """(positions, ids, images) of a task: tasks count images from 0; rows and noise use their ids."""
+        positions = np.asarray(task.images, dtype=np.int64)
+        ids = np.asarray(self.config["image_ids"], dtype=np.int64)[positions]
+        return positions, ids, self.model.check_images(self.data[1][positions])
+
+
+# ---------------------------------------------------------------------------------------- model randomization
+class ModelRandomizationRunner(_Runner):
+    """Config: model, data_root, image_dir, n_images, runs [[level, mode, strategy fields]], blocks,
+    order, methods, metrics, seed, fixed_class, method_settings, eval_images (None: all), accuracy_images
+    (how many the per-state accuracy uses; 0: no accuracy task)."""
+
+    def __init__(self, config, model=None, data=None):
+        super().__init__(config, model, data)
+        self.strategies = [Strategy(**fields) for _, _, fields in config["runs"]]
+        self.randomizers = [Randomizer(self.model, strategy, seed=config["seed"], order=config["order"])
+                            for strategy in self.strategies]
+        self.steps = [r.steps(mode, config["blocks"]) for r, (_, mode, _) in zip(self.randomizers, config["runs"])]
+
+    def run_task(self, task):
+        c, out = self.config, {}
+        if task.kind == "accuracy":
+            from .commands import eval_subset
+            eval_data = eval_subset(self.data[0], c["eval_images"])
+            for r, (randomizer, steps) in enumerate(zip(self.randomizers, self.steps)):
+                with randomizer:
+                    out[f"accuracy_{r}"] = model_randomization.state_accuracy(self.model, randomizer, steps, eval_data)
+            return out
+        positions, ids, images = self.task_images(task)
+        keep = 1 if positions[0] == 0 else 0
+        for r, (randomizer, steps) in enumerate(zip(self.randomizers, self.steps)):
+            with randomizer:
+                values, classes, masks = model_randomization.explain_through_states(
+                    self.model, randomizer, steps, images, ids, c["methods"], c["metrics"], seed=c["seed"],
+                    fixed_class=c["fixed_class"], method_settings=c["method_settings"], keep_masks=keep,
+                    noise=c["noise"])
+            out[f"values_{r}"], out[f"classes_{r}"] = values, classes
+            if keep:
+                out[f"masks_{r}"] = masks
+        if keep:
+            out["first_image"] = images[:1]
+        return out
+
+
+def model_randomization_runner(config):
+    return ModelRandomizationRunner(config)
+
+
+def _by_image(parts, n, name):
+    """The arrays ``name`` of images 0..n-1 from their parts, joined on the image axis (-2 of values:
+    axis 2; of classes: axis 1)."""
+    found = runs.parts_by_image(parts)
+    pieces = []
+    for image in range(n):
+        arrays, index = found[image]
+        value = arrays[name]
+        axis = 2 if value.ndim == 4 else 1
+        pieces.append(np.take(value, [index], axis=axis))
+    return np.concatenate(pieces, axis=2 if pieces[0].ndim == 4 else 1)
+
+
+def _first_image_part(parts):
+    arrays, index = runs.parts_by_image(parts)[0]
+    return arrays
+
+
+class RandomizationJob(runs.Job):
+    """The tasks and the merge of a randomization experiment; ``runner`` is this process's runner."""
+
+    def __init__(self, factory, config, runner, images_per_task=IMAGES_PER_TASK, identity=None):
+        self.work = runs.Work(factory, config)
+        self.config, self.runner, self.images_per_task = config, runner, int(images_per_task)
+        runs.remember(self.work, runner)   # a serial run uses the model this process loaded already
+        self.settings = {**{k: v for k, v in config.items() if k not in ("model", "random_model", "data_root",
+                                                                          "image_dir")},
+                         **(identity or {}), "package_version": runs.package_version()}
+
+    def tasks(self):
+        extra = [ACCURACY] if self.config.get("accuracy_images") else []
+        return extra + runs.image_tasks(range(self.config["n_images"]), self.images_per_task)
+
+
+class ModelRandomizationJob(RandomizationJob):
+    def merge(self, parts):
+        """One RandomizationResult per run (noise level), as :func:`model_randomization.run` gives."""
+        c, n = self.config, self.config["n_images"]
+        first = _first_image_part(parts)
+        outcomes = []
+        for r, ((level, mode, _), strategy, steps) in enumerate(zip(c["runs"], self.runner.strategies,
+                                                                   self.runner.steps)):
+            accuracy = parts[ACCURACY.key][1][f"accuracy_{r}"] if c["accuracy_images"] else None
+            settings = model_randomization.run_settings(steps, mode, c["order"], c["methods"], c["metrics"],
+                                                        strategy, c["seed"], n, c["fixed_class"],
+                                                        c["method_settings"], c["accuracy_images"], c["noise"],
+                                                        c["image_ids"])
+            outcomes.append(model_randomization.assemble(
+                steps, c["methods"], c["metrics"], settings, _by_image(parts, n, f"values_{r}"),
+                _by_image(parts, n, f"classes_{r}"), first[f"masks_{r}"], first["first_image"], accuracy, level,
+                c["image_ids"]))
+        return outcomes
+
+
+def model_randomization_job(model, model_folder, images, *, runs_, blocks, order, methods, metrics, seed,
+                            fixed_class, method_settings, eval_images, data_root, image_dir, noise="per-state",
+                            first_image=0, data=None, images_per_task=IMAGES_PER_TASK, loading=None,
+                            user_images=None):
+    """The job of a model randomization run over ``images`` (N, ...) of ``model`` loaded from ``model_folder``.
+
+    ``runs_``: [(level, mode, Strategy)]. Methods and metrics default as in ``model_randomization.run``.
+    ``eval_images``: the per-state accuracy's first test images (None: all, 0: none); ``data``: what
+    ``commands.test_images`` returned (it is loaded again in each worker).
+    """
+    from .commands import eval_subset
+    from .. import metrics as metrics_module
+    from ..methods import available_methods
+
+    images = model.check_images(images)
+    methods = list(methods or available_methods(model))
+    metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
+    metrics_module.check_names(metrics)
+    check_methods(model, methods, method_settings)
+    eval_data = eval_subset(data[0], eval_images) if data is not None else None
+    config = {"model": os.path.abspath(model_folder), "data_root": os.path.abspath(data_root),
+              "image_dir": image_dir and os.path.abspath(image_dir), "n_images": int(len(images)),
+              "runs": [[level, mode, asdict(strategy)] for level, mode, strategy in runs_], "blocks": blocks,
+              "order": order, "methods": methods, "metrics": metrics, "seed": seed, "fixed_class": fixed_class,
+              "method_settings": method_settings or {}, "eval_images": eval_images, "noise": noise,
+              "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
+              "accuracy_images": 0 if eval_data is None else int(len(eval_data[1])),
+              "loading": loading or {}, "user_images": _absolute_paths(user_images)}
+    runner = ModelRandomizationRunner(config, model, data)
+    return ModelRandomizationJob("sanity_checks.experiments.jobs:model_randomization_runner", config, runner,
+                                 images_per_task, identity=identity(model_folder, data))
+
+
+def _absolute_paths(options):
+    """User image options with absolute paths: workers may start elsewhere."""
+    out = dict(options or {})
+    for key in ("image_dir", "npy", "labels"):
+        if out.get(key):
+            out[key] = os.path.abspath(out[key])
+    return out
+
+
+def check_methods(model, methods, method_settings):
+    """Refuse unknown methods or settings before anything is written (as compute_masks would)."""
+    from ..methods import method_settings as resolved
+    from ..methods.gradcam import gradcam_layer
+    from ..methods.registry import get_spec
+
+    for name in list(methods) + list(method_settings or {}):
+        spec = get_spec(name)
+        settings = resolved(name, (method_settings or {}).get(name))
+        if spec.needs_conv_layer:
+            gradcam_layer(model, settings.get("layer"))
+
+
+def identity(model_folder, data, random_model_folder=None):
+    """What names the inputs in the run's manifest: the checkpoints' contents and the images."""
+    out = {"checkpoint": runs.checkpoint_hash(model_folder)}
+    if random_model_folder:
+        out["random_checkpoint"] = runs.checkpoint_hash(random_model_folder)
+    if data is not None:
+        out["data"] = getattr(data[0], "name", None)
+        files = getattr(data[0], "files", None)
+        if files:
+            out["image_files"] = [os.path.basename(f) for f in files]
+    return out
+
+
+# ---------------------------------------------------------------------------------------- data randomization
+class DataRandomizationRunner(_Runner):
+    """Config: model, random_model, data_root, n_images, methods, metrics, seed, method_settings."""
+
+    def __init__(self, config, model=None, random_model=None, data=None):
+        super().__init__(config, model, data)
+        self.random_model = random_model if random_model is not None else _load_model(config, "random_model")
+
+    def run_task(self, task):
+        c = self.config
+        positions, ids, images = self.task_images(task)
+        keep = 1 if positions[0] == 0 else 0
+        values, classes, masks = data_randomization.explain_both(
+            self.model, self.random_model, images, ids, c["methods"], c["metrics"], seed=c["seed"],
+            method_settings=c["method_settings"], keep_masks=keep, noise=c["noise"])
+        out = {"values_0": values, "classes_0": classes}
+        if keep:
+            out.update(masks_0=masks, first_image=images[:1])
+        return out
+
+
+def data_randomization_runner(config):
+    return DataRandomizationRunner(config)
+
+
+class DataRandomizationJob(RandomizationJob):
+    def merge(self, parts):
+        c, n = self.config, self.config["n_images"]
+        first = _first_image_part(parts)
+        settings = data_randomization.run_settings(c["methods"], c["metrics"], c["seed"], n, c["method_settings"],
+                                                   c["noise"], c["image_ids"])
+        return model_randomization.assemble(list(data_randomization.STEPS), c["methods"], c["metrics"], settings,
+                                            _by_image(parts, n, "values_0"), _by_image(parts, n, "classes_0"),
+                                            first["masks_0"], first["first_image"], image_ids=c["image_ids"])
+
+
+def data_randomization_job(model, random_model, model_folder, random_folder, images, *, methods, metrics, seed,
+                           method_settings, data_root, noise="per-state", first_image=0, data=None,
+                           images_per_task=IMAGES_PER_TASK, loading=None, user_images=None):
+    from .. import metrics as metrics_module
+    from ..methods import available_methods
+
+    data_randomization.check_pair(model, random_model)
+    images = model.check_images(images)
+    methods = list(methods or available_methods(model))
+    metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
+    metrics_module.check_names(metrics)
+    check_methods(model, methods, method_settings)
+    config = {"model": os.path.abspath(model_folder), "random_model": os.path.abspath(random_folder),
+              "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
+              "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,
+              "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
+              "loading": loading or {}, "user_images": _absolute_paths(user_images)}
+    runner = DataRandomizationRunner(config, model, random_model, data)
+    return DataRandomizationJob("sanity_checks.experiments.jobs:data_randomization_runner", config, runner,
+                                images_per_task, identity=identity(model_folder, data, random_folder))
