@@ -1,13 +1,14 @@
 # Two commands do all the set-up (see README.md):
 #   make demo   creates/reuses .venv, installs the requirements, fetches the data, trains a quick
 #               model and runs the demo (figures and results under results/demo/)
-#   make test   the same set-up, then the test suite
+#   make test   the same set-up plus the optional Dask extra (requirements-dask.txt), then the test suite
 #   make notebooks   re-executes the MNIST and data-randomization notebooks at the original settings
 #               and writes them back with their outputs (trained models from MODELS, default models/)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DASK_STAMP := $(VENV)/.installed-dask
 DATA := data
 
 MODELS ?= $(CURDIR)/models
@@ -29,7 +30,12 @@ data: $(STAMP)
 demo: data
 	$(PY) src/demo.py
 
-test: data
+# the tests run the Dask backend too; make demo never needs it
+$(DASK_STAMP): requirements-dask.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-dask.txt
+	touch $(DASK_STAMP)
+
+test: data $(DASK_STAMP)
 	$(PY) -m pytest
 
 notebooks: data

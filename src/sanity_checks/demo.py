@@ -83,10 +83,11 @@ def main(argv=None):
                "first_10_test": {"predicted": predicted, "true": data.y_test[:10]}}
     written.append(files.save_json(results, os.path.join(args.out, "results.json")))
     print(f"\n== cascading model parameter randomization (original method settings, 10 test images)")
-    model_randomization_main(["--model", folder, "--out", os.path.join(args.out, "cascading"), "--images", "10"])
+    model_randomization_main(["--model", folder, "--out", os.path.join(args.out, "cascading"), "--images", "10",
+                              "--restart"])   # the models may have been retrained since the last demo
     print(f"\n== data randomization test (true-label vs random-label CNN)")
     data_randomization_main(["--model", folder, "--random-model", random_folder, "--images", "10",
-                             "--out", os.path.join(args.out, "data_randomization")])
+                             "--out", os.path.join(args.out, "data_randomization"), "--restart"])
     acc = meta["accuracy"]
     print(f"\nquick CNN on {data.name}: test accuracy {acc['test']:.4f}; quick models are for a first look, "
           f"train the full ones with src/train_cnn_models.py (see README.md)")

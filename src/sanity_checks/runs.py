@@ -222,6 +222,14 @@ def check_manifest(out, settings):
     return save_json({"settings": normal, "run": settings_id(normal)}, path)
 
 
+def forget(out):
+    """Remove a run's record and parts from ``out`` (its other files stay until they are rewritten)."""
+    import shutil
+    shutil.rmtree(os.path.join(out, PARTS), ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(out, MANIFEST))
+
+
 def _short(value, width=60):
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= width else text[:width - 3] + "..."

@@ -89,6 +89,8 @@ def add_run_arguments(p):
                    help="run only shard K of N (e.g. one per machine or SLURM array task) into the same --out; "
                         "the shard that finds all parts present writes the results")
     g.add_argument("--merge", action="store_true", help="compute nothing: write the results from the parts")
+    g.add_argument("--restart", action="store_true",
+                   help="start over: remove OUT's parts and run record first (never with shards running)")
     g.add_argument("--images-per-task", type=int, default=None,
                    help="images per task and part file (default %d)" % _default_images_per_task())
 
@@ -111,6 +113,8 @@ def run_job(job, args):
     """Run ``job`` as the arguments ask; its merge (None when a shard leaves parts missing)."""
     from .. import runs
     shard = runs.parse_shard(args.shard) if args.shard else None
+    if args.restart:
+        runs.forget(args.out)
     backend = None
     if not args.merge:
         if shard and (args.dask or args.workers > 1):

@@ -1,0 +1,113 @@
+"""Long runs (sanity_checks.runs): what parts and merge cost, and what a 2-worker pool gains.
+
+On one random CNN (MNIST shapes), N images through a cascading randomization, all methods at
+--quick settings, measured in this run:
+
+1. batched:   the pre-runs code path (every model state, all images in one compute_masks call);
+2. in memory: model_randomization.run (images explained one at a time, the canonical shapes that
+              make results independent of the split), no files;
+3. parts:     the same work as a serial job: a part per task, then the merge (the files' cost);
+4. pool:      the same job on 2 spawned workers x 1 TensorFlow thread (worker start included).
+
+Prints seconds and ratios: parts vs in memory is the overhead of parts + merge (target <= 5%);
+in memory vs batched is the price of split-independent bytes; pool vs parts the pool's gain.
+
+    nice -n 10 .venv/bin/python bench/bench_runs.py --images 8 --repeats 2
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+
+from sanity_checks import compat  # noqa: E402,F401
+import numpy as np  # noqa: E402
+
+
+def batched_run(model, images, methods, settings, seed):
+    """The pre-runs loop: every state, all images batched in one compute_masks call."""
+    from sanity_checks import metrics as metrics_module
+    from sanity_checks.methods import compute_masks
+    from sanity_checks.randomize import Randomizer
+
+    randomizer = Randomizer(model, seed=seed)
+    reference = None
+    with randomizer:
+        for step in randomizer.steps("cascading"):
+            randomizer.randomize(step.blocks)
+            masks = compute_masks(model, images, methods, seed=seed, settings=settings)
+            reference = reference or masks
+            for m in methods:
+                for n in range(len(images)):
+                    for metric in ("spearman_abs", "spearman_signed", "ssim"):
+                        metrics_module.similarity(metric, reference[m][n], masks[m][n])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=2, help="best of this many runs per variant")
+    p.add_argument("--images-per-task", type=int, default=None)
+    args = p.parse_args(argv)
+
+    from sanity_checks import runs
+    from sanity_checks.experiments import jobs, model_randomization
+    from sanity_checks.experiments.commands import QUICK_SETTINGS
+    from sanity_checks.methods import available_methods
+    from sanity_checks.model import GraphModel
+    from sanity_checks.randomize import Strategy
+
+    root = tempfile.mkdtemp(prefix="bench_runs-")
+    folder = os.path.join(root, "cnn")
+    model = GraphModel("cnn", seed=8)
+    model.save(folder, {"data": "mnist"})
+    images = np.random.default_rng(5).random((args.images, 28, 28, 1), dtype=np.float32)
+    methods = available_methods(model)
+    per_task = args.images_per_task or jobs.IMAGES_PER_TASK
+
+    class Data:   # what the job records about its images
+        name, files, x_test, y_test = "bench", None, images, np.zeros(len(images), np.int64)
+
+    def make_job():
+        return jobs.model_randomization_job(
+            model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
+            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=QUICK_SETTINGS,
+            accuracy=False, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=per_task)
+
+    def parts_run(backend=None):
+        out = tempfile.mkdtemp(dir=root)
+        job = make_job()
+        runs.run(job, out, backend(job) if backend else None, progress=False)
+        shutil.rmtree(out)
+
+    variants = {
+        "batched (pre-runs code path)": lambda: batched_run(model, images, methods, QUICK_SETTINGS, 0),
+        "in memory, one image at a time": lambda: model_randomization.run(
+            model, images, methods=methods, method_settings=QUICK_SETTINGS, seed=0, progress=False),
+        f"serial job, parts + merge ({per_task} images/task)": parts_run,
+        "pool 2 workers x 1 thread, parts + merge": lambda: parts_run(lambda job: runs.Pool(job.work, 2, threads=1)),
+    }
+    variants["in memory, one image at a time"]()   # warm up graph paths (guided tower, GradCAM gradient)
+    times = {}
+    for name, fn in variants.items():
+        best = np.inf
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - start)
+        times[name] = best
+        print(f"{name:<48} {best:7.2f} s", flush=True)
+    names = list(times)
+    base = times[names[1]]
+    print(f"\n{args.images} images x 5 states, {len(methods)} methods (--quick), {runs.cpu_count()} cores")
+    print(f"parts + merge overhead vs in memory:     {100 * (times[names[2]] / base - 1):+.1f}%")
+    print(f"one image at a time vs batched:          {times[names[1]] / times[names[0]]:.2f}x the time")
+    print(f"pool 2x1 vs serial job:                  {times[names[2]] / times[names[3]]:.2f}x faster")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
