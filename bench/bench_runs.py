@@ -75,7 +75,7 @@ def main(argv=None):
         return jobs.model_randomization_job(
             model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
             methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=QUICK_SETTINGS,
-            accuracy=False, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=per_task)
+            eval_images=0, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=per_task)
 
     def parts_run(backend=None):
         out = tempfile.mkdtemp(dir=root)
