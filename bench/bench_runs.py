@@ -13,6 +13,13 @@ Prints seconds and ratios: parts vs in memory is the overhead of parts + merge (
 in memory vs batched is the price of split-independent bytes; pool vs parts the pool's gain.
 
     nice -n 10 .venv/bin/python bench/bench_runs.py --images 8 --repeats 2
+
+``--inception FOLDER`` instead times one Inception v3 input gradient (batch 8, this process's
+TensorFlow threads: set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS) on the checkpoint in
+FOLDER (a random one is written there first if it holds none), and the process's peak memory:
+
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 10 .venv/bin/python bench/bench_runs.py \
+        --inception /tmp/random_inceptionv3
 """
 import argparse
 import os
@@ -46,12 +53,41 @@ def batched_run(model, images, methods, settings, seed):
                         metrics_module.similarity(metric, reference[m][n], masks[m][n])
 
 
+def inception_gradient_time(folder, repeats=2):
+    """Seconds per Inception v3 input gradient (batch 8) and peak RSS in MB."""
+    import resource
+
+    from sanity_checks import imagenet
+
+    if not imagenet.checkpoint_prefix(folder):
+        imagenet.write_random_checkpoint(folder, seed=0)
+    model = imagenet.load_inception_v3(folder)
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 299, 299, 3)).astype(np.float32)
+    classes = np.zeros(16, np.int64)
+    model.input_gradients(x[:8], classes[:8])   # warm up
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.input_gradients(x, classes)
+        best = min(best, (time.perf_counter() - start) / len(x))
+    return best, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--inception", default=None, metavar="FOLDER",
+                   help="time Inception v3 input gradients instead (a random checkpoint is written to FOLDER)")
     p.add_argument("--images", type=int, default=8)
     p.add_argument("--repeats", type=int, default=2, help="best of this many runs per variant")
     p.add_argument("--images-per-task", type=int, default=None)
     args = p.parse_args(argv)
+    if args.inception:
+        seconds, rss = inception_gradient_time(args.inception, args.repeats)
+        threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "default")
+        print(f"Inception v3, {threads} TensorFlow thread(s): {seconds:.3f} s per input gradient (batch 8), "
+              f"peak memory {rss:.0f} MB; x 1,380 gradients per image and state (original settings) = "
+              f"{1380 * seconds:.0f} s")
+        return
 
     from sanity_checks import runs
     from sanity_checks.experiments import jobs, model_randomization
@@ -71,15 +107,15 @@ def main(argv=None):
     class Data:   # what the job records about its images
         name, files, x_test, y_test = "bench", None, images, np.zeros(len(images), np.int64)
 
-    def make_job():
+    def make_job(images_per_task):
         return jobs.model_randomization_job(
             model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
             methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=QUICK_SETTINGS,
-            eval_images=0, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=per_task)
+            eval_images=0, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=images_per_task)
 
-    def parts_run(backend=None):
+    def parts_run(backend=None, images_per_task=per_task):
         out = tempfile.mkdtemp(dir=root)
-        job = make_job()
+        job = make_job(images_per_task)
         runs.run(job, out, backend(job) if backend else None, progress=False)
         shutil.rmtree(out)
 
@@ -88,6 +124,7 @@ def main(argv=None):
         "in memory, one image at a time": lambda: model_randomization.run(
             model, images, methods=methods, method_settings=QUICK_SETTINGS, seed=0, progress=False),
         f"serial job, parts + merge ({per_task} images/task)": parts_run,
+        "serial job, parts + merge (1 image/task)": lambda: parts_run(images_per_task=1),
         "pool 2 workers x 1 thread, parts + merge": lambda: parts_run(lambda job: runs.Pool(job.work, 2, threads=1)),
     }
     variants["in memory, one image at a time"]()   # warm up graph paths (guided tower, GradCAM gradient)
@@ -105,7 +142,8 @@ def main(argv=None):
     print(f"\n{args.images} images x 5 states, {len(methods)} methods (--quick), {runs.cpu_count()} cores")
     print(f"parts + merge overhead vs in memory:     {100 * (times[names[2]] / base - 1):+.1f}%")
     print(f"one image at a time vs batched:          {times[names[1]] / times[names[0]]:.2f}x the time")
-    print(f"pool 2x1 vs serial job:                  {times[names[2]] / times[names[3]]:.2f}x faster")
+    print(f"1 image per task vs {per_task}:                 {100 * (times[names[3]] / times[names[2]] - 1):+.1f}%")
+    print(f"pool 2x1 vs serial job:                  {times[names[2]] / times[names[4]]:.2f}x faster")
     shutil.rmtree(root, ignore_errors=True)
 
 
