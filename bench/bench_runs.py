@@ -1,6 +1,6 @@
 """Long runs (sanity_checks.runs): what parts and merge cost, and what a 2-worker pool gains.
 
-On one random CNN (MNIST shapes), N images through a cascading randomization, all methods at
+On one random CNN, the first N MNIST test images through a cascading randomization, all methods at
 --quick settings, measured in this run:
 
 1. batched:   the pre-runs code path (every model state, all images in one compute_masks call);
@@ -77,7 +77,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--inception", default=None, metavar="FOLDER",
                    help="time Inception v3 input gradients instead (a random checkpoint is written to FOLDER)")
-    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--images", type=int, default=8, help="the first N MNIST test images")
+    p.add_argument("--data-root", default="data", help="where MNIST is (default data/; make data fills it)")
     p.add_argument("--repeats", type=int, default=2, help="best of this many runs per variant")
     p.add_argument("--images-per-task", type=int, default=None)
     args = p.parse_args(argv)
@@ -90,6 +91,7 @@ def main(argv=None):
         return
 
     from sanity_checks import runs
+    from sanity_checks.data import load_dataset
     from sanity_checks.experiments import jobs, model_randomization
     from sanity_checks.experiments.commands import QUICK_SETTINGS
     from sanity_checks.methods import available_methods
@@ -100,18 +102,17 @@ def main(argv=None):
     folder = os.path.join(root, "cnn")
     model = GraphModel("cnn", seed=8)
     model.save(folder, {"data": "mnist"})
-    images = np.random.default_rng(5).random((args.images, 28, 28, 1), dtype=np.float32)
+    data = load_dataset("mnist", root=args.data_root)   # pool workers load the same images from here
+    images = data.x_test[:args.images]
     methods = available_methods(model)
     per_task = args.images_per_task or jobs.IMAGES_PER_TASK
-
-    class Data:   # what the job records about its images
-        name, files, x_test, y_test = "bench", None, images, np.zeros(len(images), np.int64)
 
     def make_job(images_per_task):
         return jobs.model_randomization_job(
             model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
             methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=QUICK_SETTINGS,
-            eval_images=0, data_root=root, image_dir=None, data=(Data, images, None), images_per_task=images_per_task)
+            eval_images=0, data_root=args.data_root, image_dir=None, data=(data, images, None),
+            images_per_task=images_per_task)
 
     def parts_run(backend=None, images_per_task=per_task):
         out = tempfile.mkdtemp(dir=root)

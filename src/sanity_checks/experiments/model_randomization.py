@@ -189,10 +189,11 @@ def run(model, images, *, mode="cascading", blocks=None, methods=None, metrics=N
     steps = randomizer.steps(mode, blocks)
     with randomizer:
         values, classes, masks = explain_through_states(
-            model, randomizer, steps, images, np.arange(len(images)), methods, metrics, seed=seed,
-            fixed_class=fixed_class, method_settings=method_settings, keep_masks=keep_masks, progress=progress,
+            model, randomizer, steps, images, ids, methods, metrics, seed=seed, fixed_class=fixed_class,
+            method_settings=method_settings, keep_masks=keep_masks, progress=progress, noise=noise,
             desc=f"{mode} randomization" + (f" ({level})" if level is not None else ""))
         accuracy = None if eval_data is None else state_accuracy(model, randomizer, steps, eval_data)
     settings = run_settings(steps, mode, order, methods, metrics, strategy, seed, len(images), fixed_class,
-                            method_settings, 0 if eval_data is None else len(eval_data[1]))
-    return assemble(steps, methods, metrics, settings, values, classes, masks, images[:keep_masks], accuracy, level)
+                            method_settings, 0 if eval_data is None else len(eval_data[1]), noise, ids)
+    return assemble(steps, methods, metrics, settings, values, classes, masks, images[:keep_masks], accuracy, level,
+                    ids)
