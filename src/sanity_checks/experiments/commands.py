@@ -80,8 +80,9 @@ def add_run_arguments(p):
     g.add_argument("--workers", type=int, default=1,
                    help="worker processes on this machine (default 1: in this process)")
     g.add_argument("--threads", type=int, default=None,
-                   help="TensorFlow threads per worker (default: cores / workers); results are byte-identical "
-                        "between runs whose workers use the same number of threads")
+                   help="TensorFlow threads per worker (default: cores / workers; for --dask ADDRESS set "
+                        "TF_NUM_INTRAOP_THREADS where the workers start); results are byte-identical between runs "
+                        "whose workers use the same number of threads")
     g.add_argument("--dask", default=None, metavar="ADDRESS",
                    help="send the tasks to a Dask scheduler (tcp://HOST:8786), or local:N for a local cluster "
                         "of N workers (needs requirements-dask.txt)")
