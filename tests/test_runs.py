@@ -189,7 +189,7 @@ def serial(cli, tmp_path_factory):
     return out
 
 
-def wait_for_parts(out, count, process, timeout=120):
+def wait_for_parts(out, count, process, timeout=600):
     deadline = time.time() + timeout
     while len(image_parts(out)) < count:
         assert process.poll() is None, process.communicate()[1][-3000:]
