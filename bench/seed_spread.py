@@ -64,8 +64,18 @@ ORIGINAL_DATA = {
 METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
                 "guided_backprop", "gradcam", "guided_gradcam", "edge"]
 METRICS = ("spearman_abs", "spearman_signed")
-CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "method", "metric",
-               "step", "mean", "std", "n", "original")
+CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "method",
+               "metric", "step", "mean", "std", "n", "original")
+#: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
+#: name -> (extra options of the runners, tests it applies to).
+VARIANTS = {
+    "default": ([], ("cascading", "data")),
+    # the original's PAIR 0.0.4 GradCAM upsampling (TF1 bilinear) instead of PAIR 0.2.1's
+    "tf1_resize": (["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=tf1_bilinear",
+                    "--set", "guided_gradcam.resize=tf1_bilinear"], ("cascading", "data")),
+    # the trained model's class at every state instead of each state's own top class
+    "fixed_class": (["--fixed-class"], ("cascading",)),
+}
 
 
 def model_name(arch, data, random_labels, seed):
@@ -88,7 +98,7 @@ def ensure_model(args, arch, data, random_labels, seed, costs):
     folder = os.path.join(args.models, name)
     metadata = os.path.join(folder, "metadata.json")
     if not os.path.exists(metadata):
-        if args.no_train:
+        if args.no_train or args.collect:
             print(f"missing, skipped: {folder}", flush=True)
             return None
         command = [sys.executable, os.path.join("src", f"train_{arch}_models.py"), "--data", data,
@@ -106,12 +116,15 @@ def ensure_model(args, arch, data, random_labels, seed, costs):
     return folder
 
 
-def ensure_run(args, test, folder, random_folder, seed, first, noise, costs):
+def ensure_run(args, test, folder, random_folder, seed, first, noise, costs, variant="default"):
     """Run one check into its results folder unless done; the folder."""
-    name = f"{os.path.basename(folder)}_{test}_images{first}-{first + args.images - 1}_{noise}"
+    name = f"{os.path.basename(folder)}_{test}_images{first}-{first + args.images - 1}_{noise}" + \
+        ("" if variant == "default" else f"_{variant}")
     out = os.path.join(args.results, name)
     seconds_file = os.path.join(out, "seconds.json")
     if not os.path.exists(os.path.join(out, "summary.json")):
+        if args.collect:
+            return None
         if test == "cascading":
             command = [sys.executable, os.path.join("src", "run_model_randomization.py"), "--model", folder,
                        "--mode", "cascading"]
@@ -120,6 +133,7 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs):
                        "--random-model", random_folder]
         command += ["--out", out, "--seed", str(seed), "--first-image", str(first), "--images", str(args.images),
                     "--noise", noise, "--data-root", args.data_root] + (["--quick"] if args.quick else [])
+        command += VARIANTS[variant][0]
         print(f"running {name} ...", flush=True)
         os.makedirs(args.results, exist_ok=True)
         seconds = run_command(command, os.path.join(args.results, f"{name}.log"))
@@ -127,12 +141,13 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs):
             json.dump({"seconds": round(seconds, 1)}, f)
     if os.path.exists(seconds_file):
         with open(seconds_file) as f:
-            costs.append({"part": f"{test} {os.path.basename(folder).split('_seed')[0]}", "name": name,
+            costs.append({"part": f"{test} {os.path.basename(folder).split('_seed')[0]}"
+                          + ("" if variant == "default" else f" ({variant})"), "name": name,
                           "seconds": json.load(f)["seconds"]})
     return out
 
 
-def last_column(out, test, data, arch, seed, first, n_images, noise):
+def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default"):
     """The CSV rows of one run: per method and metric, the mean over images at the last state."""
     with open(os.path.join(out, "summary.json")) as f:
         everything = json.load(f)
@@ -146,6 +161,7 @@ def last_column(out, test, data, arch, seed, first, n_images, noise):
             stats = summary[method][step][metric]
             rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
                          "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
+                         "variant": variant,
                          "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
                          "std": round(stats["std"], 6), "n": stats["n"],
                          "original": original.get(method, "") if metric == "spearman_abs" else ""})
@@ -161,7 +177,7 @@ def write_csv(rows, path):
     return path
 
 
-def spread_tables(rows, noise):
+def spread_tables(rows, noise, variant="default"):
     """Markdown tables: per test and architecture, per method, the original and our mean [min, max]
     over seeds for each image sample, and whether the original falls inside the seeds' range."""
     lines = []
@@ -169,12 +185,12 @@ def spread_tables(rows, noise):
                         ("data", "data randomization (random-label model)")):
         for arch in ("cnn", "mlp"):
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
-                    and r["noise"] == noise]
+                    and r["noise"] == noise and r["variant"] == variant]
             if not mine:
                 continue
             samples = sorted({r["images"] for r in mine}, key=lambda s: int(s.split("-")[0]))
             seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()} MNIST, {title}, noise {noise}, seeds {', '.join(map(str, seeds))}:", "",
+            lines += ["", f"{arch.upper()} MNIST, {title}, noise {noise}, {variant}, seeds {', '.join(map(str, seeds))}:", "",
                       "| method | original ABS | " + " | ".join(f"ABS images {s}" for s in samples)
                       + " | original inside? | " + " | ".join(f"signed images {s}" for s in samples) + " |",
                       "|---|---|" + "---|" * (2 * len(samples) + 1)]
@@ -212,7 +228,7 @@ def figure(rows, noise, path):
         for j, arch in enumerate(("cnn", "mlp")):
             ax = axes[i, j]
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
-                    and r["metric"] == "spearman_abs"]
+                    and r["metric"] == "spearman_abs" and r["variant"] == "default"]
             methods = [m for m in METHOD_ORDER if m != "edge" and any(r["method"] == m for r in mine)]
             samples = sorted({(r["data"], r["first_image"], r["images"]) for r in mine},
                              key=lambda s: (s[0] != "mnist", s[1]))
@@ -266,7 +282,12 @@ def main(argv=None):
     p.add_argument("--images", type=int, default=10, help="images per sample (default 10, as the original)")
     p.add_argument("--noise", nargs="+", choices=["per-state", "shared"], default=["per-state"],
                    help="the noisy methods' noise across model states (default per-state, as the original)")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["default"],
+                   help="default: the original evaluation; tf1_resize: GradCAM upsampled as PAIR 0.0.4 (GradCAM "
+                        "and Guided GradCAM only); fixed_class: the trained model's class at every state")
     p.add_argument("--no-train", action="store_true", help="skip missing models instead of training them")
+    p.add_argument("--collect", action="store_true",
+                   help="train and run nothing: collect the runs already in --results into the CSV and figure")
     p.add_argument("--quick", action="store_true", help="pass --quick to the checks (smoke test only)")
     p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
                    help="extra training options, last on the line (e.g. --train-args --nepochs 2 --max-train 2000)")
@@ -284,20 +305,25 @@ def main(argv=None):
                 folder = ensure_model(args, arch, data, False, seed, costs)
                 random_folder = (ensure_model(args, arch, data, True, seed, costs)
                                  if data in args.random_label_data else None)
-                for noise in args.noise:
-                    for first in args.first_images:
-                        if folder:
-                            out = ensure_run(args, "cascading", folder, None, seed, first, noise, costs)
-                            rows += last_column(out, "cascading", data, arch, seed, first, args.images, noise)
-                        if folder and random_folder:
-                            out = ensure_run(args, "data", folder, random_folder, seed, first, noise, costs)
-                            rows += last_column(out, "data", data, arch, seed, first, args.images, noise)
+                for variant in args.variants:
+                    extra, tests = VARIANTS[variant]
+                    if "gradcam" in extra and arch != "cnn":
+                        continue  # GradCAM needs a convolutional layer
+                    for noise in args.noise:
+                        for first in args.first_images:
+                            for test, models in (("cascading", (folder, None)), ("data", (folder, random_folder))):
+                                if test in tests and all(models[:1 + (test == "data")]):
+                                    out = ensure_run(args, test, *models, seed, first, noise, costs, variant)
+                                    if out is None:
+                                        continue
+                                    rows += last_column(out, test, data, arch, seed, first, args.images, noise, variant)
     if not rows:
         sys.exit("no results: no models present (and --no-train)")
     print("wrote", write_csv(rows, args.csv))
     print("wrote", figure(rows, args.noise[0], args.figure))
-    for noise in args.noise:
-        print(spread_tables(rows, noise))
+    for variant in args.variants:
+        for noise in args.noise:
+            print(spread_tables(rows, noise, variant))
     print("\ncost (seconds; training times from each model's metadata.json, checks as run here):")
     parts = {}
     for c in costs:
