@@ -30,7 +30,7 @@ def refresh(path, dpi, timeout):
     notebook = nbformat.read(path, as_version=4)
     # The inline backend's resolution, set before the first cell (the kernel reads it at its first figure)
     setup = nbformat.v4.new_code_cell(
-        "%config InlineBackend.rc = {'figure.dpi': %d, 'savefig.dpi': %d}" % (dpi, dpi))
+        f"%config InlineBackend.rc = {{'figure.dpi': {dpi}, 'savefig.dpi': {dpi}}}")
     notebook.cells.insert(0, setup)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
