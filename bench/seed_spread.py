@@ -206,6 +206,8 @@ def spread_tables(rows, noise, variant="default"):
                 original = next((r["original"] for r in mine if r["method"] == method and r["original"] != ""), "")
                 if original == "":
                     inside = "–"
+                elif len(seeds) < 2:   # one seed: no spread to fall inside, only the difference
+                    inside = f"one seed ({np.mean(everything) - original:+.3f})"
                 else:
                     low, high = min(everything), max(everything)
                     inside = "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
