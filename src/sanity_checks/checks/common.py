@@ -63,8 +63,8 @@ def maps_with_controls(model, images, image_ids, methods, classes, seed, method_
     ``state`` names the state for the random control, drawn fresh per (image, state).
     ``control_images``: what the edge control sees (default ``images``).
     """
-    masks = compute_masks(model, images, methods, classes=classes, seed=seed, settings=method_settings) \
-        if methods else {}
+    masks = compute_masks(model, images, methods, classes=classes, seed=seed, settings=method_settings,
+                          image_ids=image_ids) if methods else {}
     masks.update(controls.control_maps(images if control_images is None else control_images, image_ids, seed,
                                        state))
     return masks
