@@ -18,6 +18,7 @@ from .checks import CHECKS, COLUMNS, draw_rng
 from .checks.common import CheckError
 from .checks.controls import CONTROLS, EDGE, INPUT_NOISE, LABELS as CONTROL_LABELS, RANDOM
 from .errors import SanityCheckError
+from .experiments.results import read_csv
 from .files import atomic_path, check_output_folder, save_figure, save_json
 
 #: Relative L1 change of a map under the compensated shift below which a method counts as
@@ -100,16 +101,6 @@ def write_rows(rows, path):
     return path
 
 
-def read_rows(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r["value"] = float(r["value"])
-        r["image"] = int(r["image"])
-        r["step_index"] = int(r["step_index"])
-    return rows
-
-
 def _jsonable(obj):
     return json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
@@ -125,7 +116,7 @@ def run_or_read(check, model, images, image_ids, out, seed, settings, force=Fals
             raise SanityCheckError(f"{json_path} holds results for other settings or images; "
                                    f"use --force to recompute, or another --out")
         maps = dict(np.load(maps_path)) if os.path.exists(maps_path) else {}
-        return read_rows(csv_path), stored.get("used", {}), maps, True
+        return read_csv(csv_path), stored.get("used", {}), maps, True
     result = CHECKS[check].run(model, images, image_ids, seed=seed, settings=settings)
     write_rows(result.rows, csv_path)
     if result.maps:
