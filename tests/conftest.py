@@ -71,3 +71,14 @@ def data_root(tmp_path_factory):
     for key, base in IDX_FILES.items():
         write_idx(root / "mnist" / f"{base}.gz", arrays[key])
     return root
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A random CNN (seed 8) saved as a model folder ``cnn_mnist`` (data mnist, true labels)."""
+    from sanity_checks.model import GraphModel
+    folder = tmp_path_factory.mktemp("models") / "cnn_mnist"
+    model = GraphModel("cnn", seed=8)
+    model.save(folder, {"data": "mnist", "labels": "true"})
+    model.close()
+    return folder

@@ -93,15 +93,6 @@ def test_summary_and_csv_round_trip(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]  # no temporary file left behind
 
 
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models") / "cnn_mnist"
-    model = GraphModel("cnn", seed=8)
-    model.save(folder, {"data": "mnist", "labels": "true"})
-    model.close()
-    return folder
-
-
 def test_model_randomization_cli_writes_results_and_figures(model_folder, data_root, tmp_path):
     out = tmp_path / "out"
     model_randomization_main(["--model", str(model_folder), "--out", str(out), "--images", "2", "--quick",

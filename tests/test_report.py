@@ -26,15 +26,6 @@ def test_verdicts_follow_the_controls():
                         indices).verdict == "fail"
 
 
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models") / "cnn_mnist"
-    model = GraphModel("cnn", seed=8)
-    model.save(folder, {"data": "mnist", "labels": "true"})
-    model.close()
-    return folder
-
-
 def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["--model", str(model_folder), "--out", str(out), "--images", "3", "--quick", "--smprt-samples", "2",
