@@ -45,7 +45,8 @@ from sanity_checks.keras_models import eager_mode  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
 
-from bench_methods import PairBaseline  # noqa: E402  (the same directory)
+from bench_gradient_batch import batching_ceiling  # noqa: E402  (the same directory)
+from bench_methods import PairBaseline  # noqa: E402
 
 METHODS = ["gradient", "smoothgrad", "integrated_gradients", "guided_backprop", "gradcam"]
 DEFAULT_IMAGES = {"mobilenet": 4, "mnist_cnn": 10}
@@ -97,27 +98,6 @@ def make_mnist_cnn(seed=0):
 MODELS = {"mobilenet": make_mobilenet, "mnist_cnn": make_mnist_cnn}
 
 
-def batching_ceiling(model, evals=256, batch1_evals=64, max_batch=256, seed=0):
-    """(seconds per gradient at batch 1, best seconds per gradient batched, best batch size)."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(size=(evals, *model.architecture.input_shape)).astype(np.float32)
-    classes = rng.integers(0, model.architecture.num_classes, evals).astype(np.int32)
-    model.input_gradients(x[:16], classes[:16], batch_size=16)   # warm-up
-    per_eval = {}
-    for batch_size in [b for b in (8, 16, 32, 64, 128, 256) if b <= min(evals, max_batch)]:
-        model.input_gradients(x[:batch_size], classes[:batch_size], batch_size=batch_size)   # this shape's set-up
-        start = time.perf_counter()
-        model.input_gradients(x, classes, batch_size=batch_size)
-        per_eval[batch_size] = (time.perf_counter() - start) / evals
-    model.input_gradients(x[:1], classes[:1], batch_size=1)
-    start = time.perf_counter()
-    for i in range(batch1_evals):
-        model.input_gradients(x[i:i + 1], classes[i:i + 1], batch_size=1)
-    one = (time.perf_counter() - start) / batch1_evals
-    best = min(per_eval, key=per_eval.get)
-    return one, per_eval[best], best
-
-
 def bench(name, args):
     folder = tempfile.mkdtemp(prefix="bench_keras_")
     path = os.path.join(folder, f"{name}.keras")
@@ -163,8 +143,10 @@ def bench(name, args):
                       f"+ {pair_setup_s:.2f} s GuidedBackprop rebuilds so far", flush=True)
     masks = len(steps) * len(x) * len(METHODS)
     speedup = pair_s / ours_s
-    one, best, best_batch = batching_ceiling(model, seed=args.seed)
-    ceiling = one / best
+    ceiling, info = batching_ceiling(model, evals=256, batch1_evals=64, batch_sizes=(8, 16, 32, 64, 128, 256),
+                                     seed=args.seed, log=lambda line: print("  " + line, flush=True))
+    one, best_batch = info["batch1"], info["best_batch"]
+    best = info["per_gradient"][best_batch]
     print(f"{name}: ours {masks / ours_s:.1f} masks/s; PAIR way {masks / pair_s:.1f} masks/s without its per-state "
           f"GuidedBackprop rebuild ({speedup:.1f}x), {masks / (pair_s + pair_setup_s):.1f} masks/s with it "
           f"({(pair_s + pair_setup_s) / ours_s:.1f}x)")
