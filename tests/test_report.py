@@ -1,5 +1,7 @@
 """The report: verdict rules on known inputs, and the command line end to end on a small setting."""
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,12 +53,12 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "cascading_curves.png", "random_logit_maps.png", "input_invariance_maps.png",
             "mprt.csv", "mprt.json", "faithfulness.csv"} <= names
-    # a second run reads the results back and writes the same report
-    capsys.readouterr()
+    # a second run finds every part done, computes nothing and writes the same report
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()}
     report.main(argv)
-    assert capsys.readouterr().out.count("read from") == 6
-    assert open(path).read().split("## Settings")[0] == text.split("## Settings")[0]   # timings differ
-    with pytest.raises(SanityCheckError, match="other settings"):
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()} == stamps
+    assert open(path).read() == text
+    with pytest.raises(SanityCheckError, match=r"another seed \(0 there, 1 now\)"):
         report.main(argv[:-2] + ["--seed", "1", "--data-root", argv[-1]])
 
 
@@ -80,3 +82,50 @@ def test_a_check_that_cannot_run_is_reported_and_the_rest_still_runs(tmp_path, r
     text = open(path).read()
     assert "## Checks not run" in text and "- **input_invariance**: the shifted model's logits differ" in text
     assert ("gradient", "faithfulness") in cells and ("gradient", "input invariance") not in cells
+
+
+# ------------------------------------------------------------------------------------ long runs
+def report_files(out):
+    """{name: bytes} of every file the report writes (parts excluded)."""
+    return {p.name: p.read_bytes() for p in Path(out).iterdir() if p.is_file()}
+
+
+def test_report_bytes_do_not_depend_on_grouping_or_workers_and_a_removed_part_is_recomputed(
+        model_folder, data_root, tmp_path):
+    """Two cheap checks on 4 images: one task (= each check's run on all images), 1 image per task,
+    a removed part recomputed alone, and a 2-worker pool with 2 images per task give the same bytes.
+    Every batch stays below 16 rows, so the test process's thread count (set by earlier tests) and the
+    pool workers' single thread round alike."""
+    from test_runs import image_parts
+
+    argv = ["--model", str(model_folder), "--data-root", str(data_root), "--images", "4", "--quick",
+            "--checks", "random_logit", "faithfulness", "--deletion-steps", "2", "--methods", "gradient",
+            "gradient_x_input", "--threads", "1"]
+
+    def run(out, *extra):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return report.main(argv + ["--out", str(out), *extra])
+
+    run(tmp_path / "serial", "--images-per-task", "4")
+    assert image_parts(tmp_path / "serial") == ["images-000000-000003.npz"]
+    expected = report_files(tmp_path / "serial")
+    assert {"report.md", "random_logit.csv", "random_logit_maps.npz", "random_logit_maps.png",
+            "faithfulness.csv", "run.json"} <= set(expected)
+
+    one = tmp_path / "one"
+    run(one, "--images-per-task", "1")
+    assert report_files(one) == expected
+    parts = image_parts(one)
+    assert len(parts) == 4
+    stamps = {name: os.stat(one / "parts" / name).st_mtime_ns for name in parts}
+    os.remove(one / "parts" / parts[1])
+    run(one, "--images-per-task", "1")
+    assert image_parts(one) == parts
+    for name in parts[:1] + parts[2:]:   # the others were not recomputed
+        assert os.stat(one / "parts" / name).st_mtime_ns == stamps[name]
+    assert report_files(one) == expected
+
+    run(tmp_path / "pool", "--images-per-task", "2", "--workers", "2")
+    assert image_parts(tmp_path / "pool") == ["images-000000-000001.npz", "images-000002-000003.npz"]
+    assert report_files(tmp_path / "pool") == expected

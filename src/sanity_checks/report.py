@@ -2,9 +2,9 @@
 score with a 95% bootstrap interval over images and a verdict decided against the controls
 measured in the same run.
 
-The checks' tidy results are written to (and, when present with the same settings, read back
-from) the output folder; this module only formats and judges them. ``src/sanity_report.py`` is
-its command line.
+The checks run as the tasks of a :mod:`~sanity_checks.runs` job (:mod:`sanity_checks.checks.jobs`:
+groups of images, parts under OUT/parts, resume, pool, shards, Dask); this module writes each
+check's merged tidy results, formats and judges them. ``src/sanity_report.py`` is its command line.
 """
 import argparse
 import csv
@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import CHECKS, COLUMNS, draw_rng
-from .checks.common import CheckError
 from .checks.controls import CONTROLS, EDGE, INPUT_NOISE, LABELS as CONTROL_LABELS, RANDOM
 from .errors import SanityCheckError
-from .experiments.results import read_csv
-from .files import atomic_path, check_output_folder, save_figure, save_json
+from .files import all_or_nothing, atomic_path, check_output_folder, save_figure, save_json
 
 #: Relative L1 change of a map under the compensated shift below which a method counts as
 #: input-invariant: 0.1% of the map's mass. float32 rounding through these networks changes
@@ -102,29 +100,33 @@ def write_rows(rows, path):
 
 
 def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+    from .checks.jobs import jsonable
+    return jsonable(obj)
 
 
-def run_or_read(check, model, images, image_ids, out, seed, settings, force=False):
-    """The check's rows (and figure maps): read from ``out`` when present for the same settings, else run and written."""
-    csv_path, json_path, maps_path = (os.path.join(out, f"{check}{ext}") for ext in (".csv", ".json", "_maps.npz"))
-    requested = _jsonable({"settings": settings or {}, "seed": seed, "image_ids": [int(i) for i in image_ids]})
-    if not force and os.path.exists(csv_path) and os.path.exists(json_path):
-        with open(json_path) as f:
-            stored = json.load(f)
-        if stored.get("requested") != requested:
-            raise SanityCheckError(f"{json_path} holds results for other settings or images; "
-                                   f"use --force to recompute, or another --out")
-        maps = dict(np.load(maps_path)) if os.path.exists(maps_path) else {}
-        return read_csv(csv_path), stored.get("used", {}), maps, True
-    result = CHECKS[check].run(model, images, image_ids, seed=seed, settings=settings)
-    write_rows(result.rows, csv_path)
+def write_maps(maps, path):
+    """{name: array} as a compressed .npz whose bytes depend on the arrays only (numpy's savez stamps
+    each member with the current time)."""
+    import zipfile
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, value in maps.items():
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(value), allow_pickle=False)
+    return path
+
+
+def write_check(out, check, result, seed, settings, image_ids):
+    """CHECK.csv (tidy rows), CHECK.json (settings asked for and used), CHECK_maps.npz (maps for figures)."""
+    written = [write_rows(result.rows, os.path.join(out, f"{check}.csv"))]
     if result.maps:
-        with atomic_path(maps_path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **result.maps)
-    save_json({"requested": requested, "used": _jsonable(result.settings)}, json_path)
-    return result.rows, result.settings, result.maps, False
+        written.append(write_maps(result.maps, os.path.join(out, f"{check}_maps.npz")))
+    requested = _jsonable({"settings": settings or {}, "seed": seed, "image_ids": [int(i) for i in image_ids]})
+    written.append(save_json({"requested": requested, "used": _jsonable(result.settings)},
+                             os.path.join(out, f"{check}.json")))
+    return written
 
 
 # ---------------------------------------------------------------------------------------- judging
@@ -404,42 +406,62 @@ def check_settings(args, method_settings):
     }
 
 
-def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None, header="", force=False,
-               progress=print):
-    """Run (or read) the checks and write report.md and figures into ``out``; returns (report path, cells)."""
-    import time
+def write_outputs(out, merged, image_ids, seed=0, settings=None, header=""):
+    """Every check's files, the figures and report.md from the merged tasks
+    (:class:`~sanity_checks.checks.jobs.Merged`); returns (report path, cells)."""
+    settings = settings or {}
+    rows, used, all_maps = [], {}, {}
+    with all_or_nothing(out):
+        for check, result in merged.results.items():
+            write_check(out, check, result, seed, settings.get(check), image_ids)
+            rows += result.rows
+            used[check], all_maps[check] = result.settings, result.maps
+        methods = list(dict.fromkeys(r["method"] for r in rows
+                                     if r["method"] not in CONTROLS and r["method"] != "model_output"))
+        names = methods + list(CONTROLS)
+        figures_written = write_figures(out, rows, names, all_maps)
+        return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used},
+                            header, seed, figures_written, merged.skipped)
 
+
+def describe_run(merged, progress=print):
+    if not progress:
+        return
+    for check, seconds in merged.seconds.items():
+        progress(f"{check}: {seconds:.1f} s (summed over its tasks)")
+    for check, reason in merged.skipped.items():
+        progress(f"{check}: not run: {reason}")
+
+
+def check_names(checks):
     checks = list(checks or CHECKS)
     unknown = [c for c in checks if c not in CHECKS]
     if unknown:
         raise SanityCheckError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(CHECKS)}")
-    os.makedirs(out, exist_ok=True)
-    settings = settings or {}
-    rows, used, all_maps, timing, skipped = [], {}, {}, {}, {}
-    for check in checks:
-        start = time.perf_counter()
-        try:
-            check_rows, used[check], all_maps[check], cached = run_or_read(check, model, images, image_ids, out, seed,
-                                                                            settings.get(check), force)
-        except CheckError as err:   # e.g. input invariance on a first layer without a bias: the rest still runs
-            skipped[check] = str(err)
-            if progress:
-                progress(f"{check}: not run: {err}")
-            continue
-        timing[check] = round(time.perf_counter() - start, 2)
-        rows += check_rows
-        if progress:
-            progress(f"{check}: {'read from ' + out if cached else f'{timing[check]} s'}")
-    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] not in CONTROLS and r["method"] != "model_output"))
-    names = methods + list(CONTROLS)
-    figures_written = write_figures(out, rows, names, all_maps)
-    return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
-                                           "seconds": timing}, header, seed, figures_written, skipped)
+    return checks
+
+
+def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None, header="", progress=print,
+               images_per_task=None, restart=False):
+    """Run the checks on a model and images of this process (serially, as tasks under ``out``/parts, resumed
+    when present) and write every check's files, report.md and figures into ``out``; returns (report path, cells)."""
+    from . import runs
+    from .checks import jobs
+
+    job = jobs.in_memory_job(model, images, image_ids, checks=check_names(checks), seed=seed, check_settings=settings,
+                             images_per_task=images_per_task or jobs.IMAGES_PER_TASK)
+    if restart:
+        runs.forget(out)
+    merged = runs.run(job, out, progress=bool(progress))
+    describe_run(merged, progress)
+    return write_outputs(out, merged, job.config["image_ids"], seed, settings, header)
 
 
 def main(argv=None):
     from . import loading, user_images
-    from .experiments.commands import QUICK_SETTINGS, add_model_and_image_arguments, parse_override, test_images
+    from .checks import jobs
+    from .experiments.commands import (QUICK_SETTINGS, add_model_and_image_arguments, add_run_arguments,
+                                       parse_override, prepare_threads, run_job, test_images)
     from .methods import method_settings as check_method_settings
 
     p = argparse.ArgumentParser(
@@ -471,21 +493,24 @@ def main(argv=None):
     p.add_argument("--replacement", default="zero",
                    help="faithfulness: value of deleted pixels: zero, image_min, image_mean or a number (default zero)")
     p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
-    p.add_argument("--force", action="store_true", help="recompute checks whose results exist in --out")
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
     p.add_argument("--image-dir", default=None,
                    help="a folder of images (ImageNet models: default doc/data)")
     add_model_and_image_arguments(p, image_dir=False)
+    add_run_arguments(p, images_per_task=jobs.IMAGES_PER_TASK)
     args = p.parse_args(argv)
     check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
+    checks = check_names(args.checks)
 
     method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
     for text in args.overrides:
         method, setting, value = parse_override(text)
         method_settings.setdefault(method, {})[setting] = value
         check_method_settings(method, method_settings[method])
+    prepare_threads(args)
     model = loading.load_from_args(args)
-    data, images, _ = test_images(model, args.images, args.data_root, args.image_dir, user=user_images.options(args))
+    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir,
+                                       user=user_images.options(args))
     meta = getattr(model, "metadata", {})
     accuracy = meta.get("accuracy")
     accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
@@ -494,7 +519,16 @@ def main(argv=None):
               + ("; random weights" if meta.get("random_weights") else "") + f"); "
               f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
               + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
-    path, cells = run_report(model, images, np.arange(len(images)), args.out, args.checks, args.seed,
-                             check_settings(args, method_settings or None), header, args.force)
+    settings = check_settings(args, method_settings or None)
+    job = jobs.checks_job(model, args.model, (data, images, labels), checks=checks, seed=args.seed,
+                          check_settings=settings, data_root=args.data_root, image_dir=args.image_dir,
+                          images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK,
+                          loading=loading.options_from_args(args), user_images=user_images.options(args))
+    merged = run_job(job, args)
+    if merged is None:   # a shard that left parts missing
+        return None
+    describe_run(merged)
+    path, cells = write_outputs(args.out, merged, job.config["image_ids"], args.seed,
+                                {c: settings[c] for c in checks}, header)
     print(f"wrote {path}")
     return path, cells

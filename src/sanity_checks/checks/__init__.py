@@ -4,8 +4,9 @@
 Every check is ``run(model, images, image_ids, seed=0, settings=None) -> CheckResult``: tidy rows
 (one per image, method, state and metric; see :data:`common.COLUMNS`) plus a few maps for figures.
 Its per-image work depends only on (model, images, image ids, seed, settings): every random draw
-is seeded by (run seed, image id, what is drawn), never one stream for a batch, so the images can
-be split into tasks and the rows concatenated.
+is seeded by (run seed, image id, what is drawn), never one stream for a batch, and every image is
+explained in model calls of its own (TensorFlow rounds other batch shapes differently), so the images
+can be split into tasks (``checks.jobs``, the report's tasks) and the rows merged to the same bytes.
 
 Modules: ``controls`` (a fresh uniform-noise map per state, the model-independent edge map and
 input x noise, next to every method in every check), ``mprt`` (cascading randomization, top-down and bottom-up),

@@ -56,15 +56,37 @@ def check_ids(images, image_ids):
     return ids
 
 
+def logits(model, images, rows_per_image=1):
+    """(N, classes) logits, each image's ``rows_per_image`` rows in a batch of their own.
+
+    TensorFlow's kernels round differently for other batch shapes (~1e-7): computed this way an
+    image's results do not depend on which images share its call, its task or its worker (``runs``).
+    """
+    step = int(rows_per_image)
+    return np.concatenate([model.predict_logits(images[i:i + step]) for i in range(0, len(images), step)])
+
+
+def predicted_classes(model, images):
+    """(N,) int64 top classes, each image in a batch of its own (see :func:`logits`)."""
+    return logits(model, images).argmax(axis=1).astype(np.int64)
+
+
 def maps_with_controls(model, images, image_ids, methods, classes, seed, method_settings, state,
-                       control_images=None):
+                       control_images=None, rows_per_image=1):
     """{method or control: (N, H, W, C) float32} at the model state the session holds now.
 
     ``state`` names the state for the random control, drawn fresh per (image, state).
-    ``control_images``: what the edge control sees (default ``images``).
+    ``control_images``: what the edge control sees (default ``images``). The methods explain each
+    image's ``rows_per_image`` rows (e.g. its noisy copies) in calls of their own (see :func:`logits`).
     """
-    masks = compute_masks(model, images, methods, classes=classes, seed=seed, settings=method_settings,
-                          image_ids=image_ids) if methods else {}
+    masks = {}
+    step = int(rows_per_image)
+    for i in range(0, len(images) if methods else 0, step):
+        part = compute_masks(model, images[i:i + step], methods, classes=np.asarray(classes)[i:i + step], seed=seed,
+                             settings=method_settings, image_ids=np.asarray(image_ids)[i:i + step])
+        for name, value in part.items():
+            masks.setdefault(name, []).append(value)
+    masks = {name: np.concatenate(values) for name, values in masks.items()}
     masks.update(controls.control_maps(images if control_images is None else control_images, image_ids, seed,
                                        state))
     return masks

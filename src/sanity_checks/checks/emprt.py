@@ -14,9 +14,13 @@ bin (entropy 0, score undefined) on maps that are zero on most pixels, as Gradie
 import numpy as np
 
 from ..randomize import Randomizer, Strategy
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import CheckError, CheckResult, check_ids, logits, maps_with_controls, merged_settings, method_names, \
+    row
 
 NAME = "emprt"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("method",)
 MODEL_OUTPUT = "model_output"
 #: named bin rules -> numpy.histogram_bin_edges names.
 BIN_RULES = {"freedman-diaconis": "fd", "scott": "scott", "sturges": "sturges", "rice": "rice", "sqrt": "sqrt"}
@@ -63,13 +67,13 @@ def run(model, images, image_ids, seed=0, settings=None):
     images = model.check_images(images)
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
-    logits_original = model.predict_logits(images)
+    logits_original = logits(model, images)
     classes = np.argmax(logits_original, axis=1)
     original = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "original")
     with Randomizer(model, Strategy(s["randomization"]), seed=seed) as randomizer:
         randomizer.randomize(model.architecture.block_names)
         randomized = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "randomized")
-        logits_randomized = model.predict_logits(images)
+        logits_randomized = logits(model, images)
     rows = []
 
     def add(name, n, image_id, h0, h1):

@@ -14,9 +14,12 @@ Replacement values are named (:data:`REPLACEMENTS`) or a number: ``zero`` (black
 import numpy as np
 
 from .common import CheckError, CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, \
-    method_names, row
+    method_names, predicted_classes, row
 
 NAME = "faithfulness"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("method",)
 REPLACEMENTS = ("zero", "image_min", "image_mean")
 DEFAULTS = {"replacement": "zero", "steps": 20, "rank_by": "abs", "methods": None, "method_settings": None}
 
@@ -71,16 +74,17 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     values = replacement_values(images, s["replacement"])
-    classes = model.predict(images)
+    classes = predicted_classes(model, images)
     maps = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "original")
     names = list(maps)
     pixels = images.shape[1] * images.shape[2]
     ties = [draw_rng(seed, i, "deletion_ties").permutation(pixels) for i in ids]
-    batch = np.stack([deleted_images(images[n], deletion_order(maps[name][n], ties[n], s["rank_by"]), steps, values[n])
-                      for name in names for n in range(len(images))])
-    logits = model.predict_logits(batch.reshape((-1,) + images.shape[1:]))
-    picked = logits[np.arange(len(logits)), np.tile(np.repeat(classes, steps + 1), len(names))]
-    curves = picked.reshape(len(names), len(images), steps + 1)
+    per_image = []
+    for n in range(len(images)):   # one model call per image, every map's deletions in it (see common.logits)
+        batch = np.concatenate([deleted_images(images[n], deletion_order(maps[name][n], ties[n], s["rank_by"]), steps,
+                                               values[n]) for name in names])
+        per_image.append(model.predict_logits(batch)[:, classes[n]].reshape(len(names), steps + 1))
+    curves = np.stack(per_image, axis=1)   # (names, images, steps + 1)
     rows = []
     for m, name in enumerate(names):
         for n, image_id in enumerate(ids):

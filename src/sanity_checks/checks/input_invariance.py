@@ -26,9 +26,13 @@ import numpy as np
 from ..compat import tf, tf1
 from ..model import GraphModel
 from ..randomize import Randomizer
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import CheckError, CheckResult, check_ids, logits, maps_with_controls, merged_settings, method_names, \
+    predicted_classes, row
 
 NAME = "input_invariance"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("method", "detail")
 DEFAULTS = {"shift": -1.0, "tolerance": 1e-5, "methods": None, "method_settings": None, "keep_maps": 3}
 #: methods with a baseline: checked twice, with the zero baseline and with the baseline shifted too.
 BASELINE_METHODS = ("integrated_gradients", "ig_smoothgrad")
@@ -97,15 +101,26 @@ def shifted_model(model, shift):
     return shifted
 
 
-def check_equivalence(model, shifted, images, shift, tolerance):
-    """Max |logits(shifted, x + m) - logits(model, x)| relative to max(1, max |logits|); refuses above tolerance."""
-    original = model.predict_logits(images)
-    moved = shifted.predict_logits(images + np.float32(shift))
-    error = float(np.abs(moved - original).max() / max(1.0, float(np.abs(original).max())))
-    if not error <= tolerance:
-        raise CheckError(f"the shifted model's logits differ from the original's by {error:.2e} (relative), "
-                         f"above the tolerance {tolerance:g}: the shift is not compensated exactly")
-    return error
+def check_equivalence(model, shifted, images, shift, tolerance, image_ids=None):
+    """The largest per-image error max |logits(shifted, x + m) - logits(model, x)| / max(1, max |logits(model, x)|);
+    refuses (naming the first image) above ``tolerance``.
+
+    Per image, so that the error of a set of images is the max over any split of it into tasks.
+    """
+    original = logits(model, images)
+    moved = logits(shifted, images + np.float32(shift))
+    errors = np.abs(moved - original).max(axis=1) / np.maximum(1.0, np.abs(original).max(axis=1))
+    bad = np.flatnonzero(~(errors <= tolerance))
+    if len(bad):
+        which = f"image {int(image_ids[bad[0]])}" if image_ids is not None else f"image {int(bad[0])} of the batch"
+        raise CheckError(f"the shifted model's logits differ from the original's by {errors[bad[0]]:.2e} (relative, "
+                         f"{which}), above the tolerance {tolerance:g}: the shift is not compensated exactly")
+    return float(errors.max())
+
+
+def merge_settings(settings):
+    """The settings of a run split into tasks: the same in every task, except the logit error (the max)."""
+    return {**settings[0], "logit_error": max(s["logit_error"] for s in settings)}
 
 
 def relative_l1(reference, other):
@@ -126,8 +141,8 @@ def run(model, images, image_ids, seed=0, settings=None):
     method_settings = {k: dict(v) for k, v in (s["method_settings"] or {}).items()}
     shifted = shifted_model(model, shift)
     try:
-        error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]))
-        classes = model.predict(images)
+        error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
+        classes = predicted_classes(model, images)
         moved = images + np.float32(shift)
         original = maps_with_controls(model, images, ids, methods, classes, seed, method_settings, "original")
         after = maps_with_controls(shifted, moved, ids, methods, classes, seed, method_settings, "shifted")

@@ -15,9 +15,13 @@ import numpy as np
 
 from .. import metrics as metrics_module
 from ..randomize import Randomizer, Strategy
-from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, predicted_classes, \
+    row
 
 NAME = "mprt"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("order", "step_index", "method")
 DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
             "randomization": "reinit", "fixed_class": True, "methods": None, "method_settings": None,
             "keep_maps": 2, "blocks": None}
@@ -33,7 +37,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    trained_classes = model.predict(images)
+    trained_classes = predicted_classes(model, images)
     rows, kept = [], {}
     reference = None
     for order in s["orders"]:
@@ -45,7 +49,7 @@ def run(model, images, image_ids, seed=0, settings=None):
                     masks = reference
                 else:
                     randomizer.randomize(step.blocks)
-                    classes = trained_classes if s["fixed_class"] else model.predict(images)
+                    classes = trained_classes if s["fixed_class"] else predicted_classes(model, images)
                     masks = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"],
                                                state=f"{order}/{step.label}" if index else "original")
                     if index == 0:

@@ -10,9 +10,13 @@ near the edge control, which ignores the class by construction.
 import numpy as np
 
 from .. import metrics as metrics_module
-from .common import CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, method_names, row
+from .common import CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, method_names, \
+    predicted_classes, row
 
 NAME = "random_logit"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("method",)
 DEFAULTS = {"metrics": ("ssim", "spearman_abs", "spearman_signed"), "methods": None, "method_settings": None,
             "keep_maps": 3}
 
@@ -33,7 +37,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    classes = model.predict(images).astype(np.int64)
+    classes = predicted_classes(model, images)
     others = other_classes(classes, ids, seed, model.architecture.num_classes)
     explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")
     other = maps_with_controls(model, images, ids, methods, others, seed, s["method_settings"], "other")

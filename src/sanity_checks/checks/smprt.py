@@ -15,10 +15,13 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..randomize import Randomizer, Strategy
 from .common import CheckError, CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, \
-    method_names, row
+    method_names, predicted_classes, row
 from .controls import RANDOM, random_maps
 
 NAME = "smprt"
+#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
+#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
+ROW_GROUP = ("method",)
 DEFAULTS = {"nsamples": 50, "noise_level": 0.1, "metrics": ("spearman_abs", "spearman_signed"),
             "randomization": "reinit", "methods": None, "method_settings": None}
 
@@ -40,7 +43,7 @@ def averaged_maps(model, images, ids, methods, classes, seed, s, state):
     # each copy's own id for the input-noise control: depends on (image id, copy) only
     copy_ids = (np.repeat(ids, n) * n + np.tile(np.arange(n), len(ids)))
     masks = maps_with_controls(model, copies, copy_ids, methods, np.repeat(classes, n), seed, s["method_settings"],
-                               state=state)
+                               state=state, rows_per_image=n)
     out = {k: v.reshape((len(images), n) + v.shape[1:]).mean(axis=1, dtype=np.float64).astype(np.float32)
            for k, v in masks.items()}
     out[RANDOM] = random_maps(images.shape[1:], ids, seed, f"{NAME}/{state}")
@@ -56,7 +59,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    classes = model.predict(images)   # the trained model's class, explained in both states
+    classes = predicted_classes(model, images)   # the trained model's class, explained in both states
     original = averaged_maps(model, images, ids, methods, classes, seed, s, "original")
     with Randomizer(model, Strategy(s["randomization"]), seed=seed) as randomizer:
         randomizer.randomize(model.architecture.block_names)

@@ -73,8 +73,9 @@ def add_model_and_image_arguments(p, image_dir=True):
     user_images.add_arguments(p, image_dir=image_dir)
 
 
-def add_run_arguments(p):
-    """Where the tasks run, and resuming (see sanity_checks.runs and the README's "Long runs")."""
+def add_run_arguments(p, images_per_task=None):
+    """Where the tasks run, and resuming (see sanity_checks.runs and the README's "Long runs");
+    ``images_per_task``: the runner's default, for the help (default the randomization runners')."""
     g = p.add_argument_group("long runs", "a run writes one part per task under OUT/parts and resumes from "
                                           "them when the same command is run again")
     g.add_argument("--workers", type=int, default=1,
@@ -93,7 +94,7 @@ def add_run_arguments(p):
     g.add_argument("--restart", action="store_true",
                    help="start over: remove OUT's parts and run record first (never with shards running)")
     g.add_argument("--images-per-task", type=int, default=None,
-                   help="images per task and part file (default %d)" % _default_images_per_task())
+                   help="images per task and part file (default %d)" % (images_per_task or _default_images_per_task()))
 
 
 def _default_images_per_task():
