@@ -28,6 +28,57 @@ def test_verdicts_follow_the_controls():
                         indices).verdict == "fail"
 
 
+def test_a_verdict_needs_the_minimum_effect_against_an_independent_computation():
+    """Made-up scores; the verdict recomputed here from the rule as the report states it: with
+    improvement g = -mean(method - control) (lower is better) and its 95% bootstrap interval,
+    pass when the interval lies above δ, fail when below δ (or d = 0 everywhere), else inconclusive."""
+    rng = np.random.default_rng(5)
+    n = 40
+    column = report.TABLE[0]                     # randomization top-down: lower is better
+    indices = report.bootstrap_indices(n, 0, "effect")
+    control = rng.uniform(0.3, 0.9, n)
+    seen = set()
+    for shift, spread in [(0.01, 0.002), (0.02, 0.01), (0.1, 0.01), (0.05, 0.06), (0.0, 0.0)]:
+        method = control - shift + rng.normal(0, spread, n)
+        d = method - control
+        lo, hi = np.percentile(d[indices].mean(axis=1), [2.5, 97.5])   # interval of mean(d)
+        for delta in (0.0, 0.01, 0.05, 0.2):
+            expected = ("fail" if np.all(d == 0) else "pass" if -hi > delta else "fail" if -lo < delta
+                        else "inconclusive")
+            cell = report.judge(dict(enumerate(method)), dict(enumerate(control)), column, indices, delta)
+            assert cell.verdict == expected, (shift, spread, delta)
+            seen.add(expected)
+    assert seen == {"pass", "fail", "inconclusive"}
+    # the issue's case: a difference of 0.01 on many images passed "different from the control", and
+    # fails "clearly below it" (the improvement is certainly smaller than the default δ)
+    many = report.bootstrap_indices(400, 0, "many")
+    control = dict(enumerate(rng.uniform(0.3, 0.9, 400)))
+    slightly = {i: v - 0.01 + rng.normal(0, 0.005) for i, v in control.items()}
+    assert report.judge(slightly, control, column, many, 0.0).verdict == "pass"
+    assert report.judge(slightly, control, column, many, report.MIN_EFFECT["mprt"]).verdict == "fail"
+    # eMPRT: higher is better, δ above the control
+    emprt = next(c for c in report.TABLE if c.check == "emprt")
+    edge = {i: 0.0 for i in range(n)}
+    rising = {i: 0.2 + 0.01 * (i % 5) for i in range(n)}
+    assert report.judge(rising, edge, emprt, indices, 0.05).verdict == "pass"
+    assert report.judge(rising, edge, emprt, indices, 0.3).verdict == "fail"
+
+
+def test_faithfulness_effect_is_a_fraction_of_the_logit_drop_and_the_rules_state_it():
+    from sanity_checks.checks.common import row
+    rows = [row("faithfulness", image, RANDOM, "logit", value, step_index=k)
+            for image, curve in ((0, (5.0, 2.0, 1.0)), (1, (3.0, 3.5, 0.0))) for k, value in enumerate(curve)]
+    deltas = report.min_effects(rows, {"faithfulness": 0.1})
+    assert deltas["faithfulness"] == pytest.approx(0.1 * (4.0 + 3.0) / 2)
+    assert deltas["randomization top-down"] == report.MIN_EFFECT["mprt"]
+    assert report.parse_min_effect(["0.1", "faithfulness=0.02"]) == {**dict.fromkeys(report.MIN_EFFECT, 0.1),
+                                                                    "faithfulness": 0.02}
+    with pytest.raises(SanityCheckError, match="DELTA >= 0"):
+        report.parse_min_effect(["-1"])
+    text = report.rules({"mprt": 0.07})
+    assert "randomization 0.07" in text and "entirely below −δ" in text
+
+
 def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["--model", str(model_folder), "--out", str(out), "--images", "3", "--quick", "--smprt-samples", "2",
@@ -43,6 +94,8 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
                  "Control: input × uniform noise", "Control: edge detector"):
         assert f"| {name} |" in text
     assert "Verdict rules" in text and "## Input invariance, per baseline" in text
+    assert "minimum effect δ = 0.05" in text and "judged against the uniform noise control, minimum effect δ = 0.05 ×" \
+        in text
     # the controls behave as the rules say they must
     assert cells[(EDGE, "randomization top-down")].verdict == "fail"
     assert cells[(EDGE, "randomization bottom-up")].verdict == "fail"

@@ -24,6 +24,18 @@ from .files import all_or_nothing, atomic_path, check_output_folder, save_figure
 #: the logits by ~1e-6 (relative); any change above 1e-3 is the method's, not the arithmetic's.
 INVARIANCE_TOLERANCE = 1e-3
 BOOTSTRAP_RESAMPLES = 2000
+#: Minimum effect δ per check, as a fraction of the range its score moves in: a verdict asks for an
+#: improvement over the control of at least δ, so that many images cannot turn a negligible
+#: difference (0.01 in Spearman) into a pass. 5% of the range everywhere:
+#: - similarities (Spearman of absolute maps, SSIM; 0 ... 1 here): 0.05;
+#: - eMPRT (a relative entropy increase): a rise of 5% of the trained map's entropy. The
+#:   model-independent input × noise control already rises by 0.013 [-0.001, 0.028] on the
+#:   Fashion-MNIST CNN (doc/sanity_report.md), and a 28-bin histogram moves by a few percent when a
+#:   few pixels cross a bin edge: a rise must clearly exceed what a map that ignores the model shows;
+#: - faithfulness (area under the logit while deleting, in logit units): 5% of the image's logit drop
+#:   from intact to fully deleted (mean over images), the range the area moves in; a fixed number of
+#:   logits would mean something else for every model.
+MIN_EFFECT = {"mprt": 0.05, "smprt": 0.05, "emprt": 0.05, "random_logit": 0.05, "faithfulness": 0.05}
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class Column:
     order: str = ""        # mprt only: the cascade order; the last (fully randomized) state is used
     detail: str = None     # input invariance: the baseline variant (None: the method's default rows)
     explanation: str = ""
+    effect_unit: str = ""  # what δ is a fraction of: "" (the score itself), "logit drop" (faithfulness)
 
 
 TABLE = (
@@ -55,10 +68,14 @@ TABLE = (
     Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail="default",
            explanation="relative L1 change of the map under a constant input shift compensated in the first layer"),
     Column("faithfulness", "faithfulness", "deletion_area", "lower", (RANDOM,),
-           explanation="area under the explained logit while deleting pixels, most relevant first"),
+           explanation="area under the explained logit while deleting pixels, most relevant first",
+           effect_unit="logit drop"),
 )
 
-RULES = f"""\
+def rules(min_effect=None):
+    """The verdict rules as written into the report, with the minimum effects δ of this report."""
+    m = {**MIN_EFFECT, **(min_effect or {})}
+    return f"""\
 Verdict rules (decided per cell from the per-image scores of this run; 95% intervals are percentile
 bootstrap intervals over images, {BOOTSTRAP_RESAMPLES} resamples, seeded; the same resampled images for every row of a column):
 
@@ -66,27 +83,34 @@ bootstrap intervals over images, {BOOTSTRAP_RESAMPLES} resamples, seeded; the sa
   model-independent controls, each in turn: the **edge detector** (ignores the model and the class, so never
   changes) and **input × uniform noise** (fresh noise per state: it keeps only the input's structure, which
   on images with a zero background alone gives a high rank correlation). Let d be the per-image difference
-  method − control. Against one control: **pass** when the interval of mean(d) lies entirely below 0 (the map
-  changed measurably more than the control), **fail** when it lies entirely above 0 or d is 0 on every image,
-  **inconclusive** when the interval contains 0. The cell passes when it passes against both controls, fails
-  when it fails against either, and is inconclusive otherwise.
+  method − control and δ the minimum effect (randomization {m["mprt"]:g}, sMPRT {m["smprt"]:g}, random logit
+  {m["random_logit"]:g}, on the Spearman / SSIM scale). Against one control: **pass** when the interval of
+  mean(d) lies entirely below −δ (the map changed clearly more than the control), **fail** when it lies
+  entirely above −δ (the improvement over the control is certainly smaller than δ, or there is none) or d is
+  0 on every image, **inconclusive** when the interval contains −δ. The cell passes when it passes against
+  both controls, fails when it fails against either, and is inconclusive otherwise.
 - **eMPRT** (a larger entropy increase is better), against the edge control (increase 0): pass when the
-  interval of mean(d) lies entirely above 0, fail when entirely below 0 or d is 0 on every image,
-  inconclusive otherwise.
+  interval of mean(d) lies entirely above δ = {m["emprt"]:g} (the entropy rose by more than {100 * m["emprt"]:g}% of
+  the trained map's), fail when entirely below δ or d is 0 on every image, inconclusive otherwise.
 - **Faithfulness** (a smaller deletion area is better), against the **uniform-noise control**, which deletes
-  pixels in a random order (chance): pass when the interval of mean(d) lies entirely below 0 (the logit
-  falls faster than with a random order), fail when entirely above 0 or d is 0 on every image, inconclusive
-  otherwise.
+  pixels in a random order (chance): δ = {m["faithfulness"]:g} × the mean logit drop from the intact to the fully
+  deleted image (the value is in the column's description); pass when the interval of mean(d) lies entirely
+  below −δ (the logit falls clearly faster than with a random order), fail when entirely above −δ or d is 0
+  on every image, inconclusive otherwise.
 - **Input invariance** (the map should not change at all): pass when the interval of the mean relative L1
   change lies entirely at or below {INVARIANCE_TOLERANCE:g} (0.1% of the map's mass; float32 rounding through
   the network is ~1e-6), fail when it lies entirely above it, inconclusive otherwise. The edge control is
   invariant by construction and the noise control is not: they show the two ends.
 
-The controls get verdicts by the same rules, which is the point: pure noise passes every randomization
-check (Binder et al. 2023) and fails faithfulness; the edge map fails every randomization check.
-Rows for the controls are judged against the same controls (a control against itself fails).
-A pass only says "better than the control in this run", never "correct".
+δ is set with `--min-effect` (defaults: 5% of the range each score moves in; δ = 0 gives the plain
+"different from the control" test). The controls get verdicts by the same rules, which is the point: pure
+noise passes every randomization check (Binder et al. 2023) and fails faithfulness; the edge map fails
+every randomization check. Rows for the controls are judged against the same controls (a control against
+itself fails). A pass only says "clearly better than the control in this run", never "correct".
 """
+
+
+RULES = rules()
 
 
 # ------------------------------------------------------------------------------------------- files
@@ -165,8 +189,11 @@ def combine(verdicts):
     return "fail" if "fail" in verdicts else "inconclusive"
 
 
-def judge(values, control_values, column, indices):
-    """A :class:`Cell` from per-image scores of a row and of one control (same image ids)."""
+def judge(values, control_values, column, indices, min_effect=0.0):
+    """A :class:`Cell` from per-image scores of a row and of one control (same image ids).
+
+    ``min_effect``: δ in the column's score units: the improvement good·mean(d) must be certainly above δ
+    to pass, and is certainly below δ to fail (good = -1 when lower is better, +1 when higher is)."""
     ids = sorted(set(values) & set(control_values))
     v = np.array([values[i] for i in ids], dtype=np.float64)
     ok = np.isfinite(v)
@@ -188,20 +215,47 @@ def judge(values, control_values, column, indices):
             "fail" if interval[0] > INVARIANCE_TOLERANCE else "inconclusive"
     else:
         good = -1.0 if column.better == "lower" else 1.0
+        worst, best = sorted((good * lo, good * hi))   # the interval of the improvement over the control
         if np.all(d == 0):
             verdict = "fail"
-        elif good * lo > 0 and good * hi > 0:
+        elif worst > min_effect:
             verdict = "pass"
-        elif good * lo < 0 and good * hi < 0:
+        elif best < min_effect:
             verdict = "fail"
         else:
             verdict = "inconclusive"
     return Cell(float(v.mean()), interval, verdict, int(len(v)), (float(lo), float(hi)))
 
 
-def judge_all(rows, names, seed, columns=TABLE):
-    """{(row name, column title): Cell} for every row name (methods then controls) and column with results."""
+def logit_drop(rows):
+    """Mean over images of |logit of the intact image - logit of the fully deleted one| (faithfulness rows;
+    the same for every map of an image), or nan without faithfulness rows."""
+    curves = {}
+    for r in rows:
+        if r["check"] == "faithfulness" and r["metric"] == "logit" and r["method"] == RANDOM:
+            curves.setdefault(r["image"], {})[r["step_index"]] = r["value"]
+    drops = [abs(c[0] - c[max(c)]) for c in curves.values() if 0 in c]
+    return float(np.mean(drops)) if drops else float("nan")
+
+
+def min_effects(rows, min_effect=None, columns=TABLE):
+    """{column title: δ in the column's score units} from the fractions ``min_effect`` ({check: δ}, over
+    :data:`MIN_EFFECT`)."""
+    fractions = {**MIN_EFFECT, **(min_effect or {})}
+    out = {}
+    for column in columns:
+        if column.check in fractions:
+            scale = logit_drop(rows) if column.effect_unit == "logit drop" else 1.0
+            out[column.title] = fractions[column.check] * scale if np.isfinite(scale) else 0.0
+    return out
+
+
+def judge_all(rows, names, seed, columns=TABLE, min_effect=None):
+    """{(row name, column title): Cell} for every row name (methods then controls) and column with results.
+
+    ``min_effect``: {check: δ as a fraction of the score's range} over :data:`MIN_EFFECT` (see :func:`rules`)."""
     cells = {}
+    deltas = min_effects(rows, min_effect, columns)
     for column in columns:
         controls = [column_values(rows, column, c) for c in column.controls]
         if not all(controls):
@@ -210,7 +264,8 @@ def judge_all(rows, names, seed, columns=TABLE):
         for name in names:
             values = column_values(rows, column, name)
             if values:
-                judged = [judge(values, control, column, indices) for control in controls]
+                judged = [judge(values, control, column, indices, deltas.get(column.title, 0.0))
+                          for control in controls]
                 cell = judged[0]
                 cell.verdict = combine([j.verdict for j in judged])
                 cells[(name, column.title)] = cell
@@ -282,8 +337,18 @@ def model_entropy_line(rows, seed):
             + ("the randomization changed the function." if v.mean() != 0 else "the function did not change."))
 
 
-def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None):
-    cells = judge_all(rows, names, seed)
+def _effect_note(column, deltas, min_effect):
+    if column.title not in deltas:
+        return ""
+    fraction = {**MIN_EFFECT, **(min_effect or {})}[column.check]
+    if column.effect_unit:
+        return f", minimum effect δ = {fraction:g} × the mean {column.effect_unit} = {_fmt(deltas[column.title])}"
+    return f", minimum effect δ = {_fmt(deltas[column.title])}"
+
+
+def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None, min_effect=None):
+    cells = judge_all(rows, names, seed, min_effect=min_effect)
+    deltas = min_effects(rows, min_effect)
     parts = [f"# Sanity-check report\n\n{header}\n",
              "## Verdicts\n",
              "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
@@ -291,8 +356,9 @@ def write_report(out, rows, names, settings, header, seed, figures_written, skip
              "Columns:\n\n" + "\n".join(
                  f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
                  + " and the ".join(label(x).split(": ")[1] for x in c.controls)
-                 + (" controls." if len(c.controls) > 1 else " control.") for c in TABLE), "",
-             RULES]
+                 + (" controls" if len(c.controls) > 1 else " control") + _effect_note(c, deltas, min_effect) + "."
+                 for c in TABLE), "",
+             rules(min_effect)]
     if skipped:
         parts += ["## Checks not run\n"] + [f"- **{check}**: {reason}" for check, reason in skipped.items()] + [""]
     line = model_entropy_line(rows, seed)
@@ -406,9 +472,10 @@ def check_settings(args, method_settings):
     }
 
 
-def write_outputs(out, merged, image_ids, seed=0, settings=None, header=""):
+def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_effect=None):
     """Every check's files, the figures and report.md from the merged tasks
-    (:class:`~sanity_checks.checks.jobs.Merged`); returns (report path, cells)."""
+    (:class:`~sanity_checks.checks.jobs.Merged`); returns (report path, cells). ``min_effect``: {check: δ}
+    over :data:`MIN_EFFECT` (judging only: it changes no part, so a new δ re-judges a finished run)."""
     settings = settings or {}
     rows, used, all_maps = [], {}, {}
     with all_or_nothing(out):
@@ -420,8 +487,9 @@ def write_outputs(out, merged, image_ids, seed=0, settings=None, header=""):
                                      if r["method"] not in CONTROLS and r["method"] != "model_output"))
         names = methods + list(CONTROLS)
         figures_written = write_figures(out, rows, names, all_maps)
-        return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used},
-                            header, seed, figures_written, merged.skipped)
+        return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
+                                               "min_effect": {**MIN_EFFECT, **(min_effect or {})}},
+                            header, seed, figures_written, merged.skipped, min_effect)
 
 
 def describe_run(merged, progress=print):
@@ -441,8 +509,25 @@ def check_names(checks):
     return checks
 
 
+def parse_min_effect(items):
+    """['0.1', 'faithfulness=0.05'] -> {check: δ}: a bare number for every check, CHECK=δ for one (later wins)."""
+    out = {}
+    for item in items or []:
+        check, _, text = item.rpartition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value >= 0:
+            raise SanityCheckError(f"--min-effect takes [CHECK=]DELTA with DELTA >= 0, got {item!r}")
+        if check and check not in MIN_EFFECT:
+            raise SanityCheckError(f"--min-effect: no minimum effect for {check!r}; valid: {', '.join(MIN_EFFECT)}")
+        out.update({check: value} if check else dict.fromkeys(MIN_EFFECT, value))
+    return out
+
+
 def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None, header="", progress=print,
-               images_per_task=None, restart=False):
+               images_per_task=None, restart=False, min_effect=None):
     """Run the checks on a model and images of this process (serially, as tasks under ``out``/parts, resumed
     when present) and write every check's files, report.md and figures into ``out``; returns (report path, cells)."""
     from . import runs
@@ -454,7 +539,7 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
         runs.forget(out)
     merged = runs.run(job, out, progress=bool(progress))
     describe_run(merged, progress)
-    return write_outputs(out, merged, job.config["image_ids"], seed, settings, header)
+    return write_outputs(out, merged, job.config["image_ids"], seed, settings, header, min_effect)
 
 
 def main(argv=None):
@@ -493,6 +578,11 @@ def main(argv=None):
     p.add_argument("--replacement", default="zero",
                    help="faithfulness: value of deleted pixels: zero, image_min, image_mean or a number (default zero)")
     p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
+    p.add_argument("--min-effect", nargs="+", default=[], metavar="[CHECK=]DELTA",
+                   help="minimum effect δ of a pass, as a fraction of the range of the check's score (default "
+                        + ", ".join(f"{k} {v:g}" for k, v in MIN_EFFECT.items())
+                        + "; faithfulness: of the mean logit drop); a bare number sets every check, "
+                          "CHECK=DELTA one (e.g. --min-effect 0.1 faithfulness=0.05); 0: any difference")
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
     p.add_argument("--image-dir", default=None,
                    help="a folder of images (ImageNet models: default doc/data)")
@@ -501,6 +591,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
     checks = check_names(args.checks)
+    parse_min_effect(args.min_effect)   # refused before any work
 
     method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
     for text in args.overrides:
@@ -529,6 +620,6 @@ def main(argv=None):
         return None
     describe_run(merged)
     path, cells = write_outputs(args.out, merged, job.config["image_ids"], args.seed,
-                                {c: settings[c] for c in checks}, header)
+                                {c: settings[c] for c in checks}, header, parse_min_effect(args.min_effect))
     print(f"wrote {path}")
     return path, cells
