@@ -1,5 +1,6 @@
 """Benchmark: the whole sanity-check report, check by check: time per image and the share of time
-spent inside the model (TensorFlow ``Session.run``), every check batched as the report runs it.
+spent inside the model (TensorFlow ``Session.run``), every check run as the report runs it (each image
+in model calls of its own, batched over its maps, noisy copies and deletion steps).
 
 The share is measured in the same run: every ``Session.run`` of every session (the model's and the
 input-invariance check's shifted copy) is timed, and its total is divided by the check's wall time.
