@@ -93,14 +93,19 @@ def build(kind, flavour, seed=0):
     return KINDS[kind](keras_module(flavour), seed)
 
 
-def save(model, flavour, folder, stem, formats=None):
-    """{format: path} of ``model`` saved in every format its Keras writes (or in ``formats``)."""
+def save(model, flavour, folder, stem, formats=None, traces=True):
+    """{format: path} of ``model`` saved in every format its Keras writes (or in ``formats``).
+
+    ``traces=False`` writes a tf-keras SavedModel without the traced call functions of each layer
+    (``save_traces=False``): still a SavedModel with Keras metadata, which tf-keras revives from the
+    layers' configs as it does a traced one whose layers are all built in, but written in 6 s instead
+    of 30 s for MobileNetV2."""
     paths = {}
     for fmt in formats or FORMATS[flavour]:
         path = os.path.join(folder, f"{stem}_{flavour}" + ("" if fmt == "savedmodel" else f".{fmt}"))
         if fmt == "savedmodel":
             path += "_savedmodel"
-            model.save(path, save_format="tf")
+            model.save(path, save_format="tf", save_traces=traces)
         else:
             model.save(path)
         paths[fmt] = path

@@ -16,22 +16,22 @@ import keras_zoo as zoo
 
 @pytest.fixture(scope="module")
 def zoo_files(tmp_path_factory):
-    """{(kind, flavour): (eager model, {format: path})}, every kind by both Kerases."""
+    """{(kind, flavour): (eager model, {format: path})}, every kind by both Kerases in every format."""
     folder = str(tmp_path_factory.mktemp("keras_zoo"))
     out = {}
     with eager_mode():
         for kind in zoo.KINDS:
             for flavour in zoo.FLAVOURS:
                 model = zoo.build(kind, flavour, seed=1)
-                formats = ["keras"] if kind == "mobilenet" else None
-                out[kind, flavour] = (model, zoo.save(model, flavour, folder, kind, formats))
+                out[kind, flavour] = (model, zoo.save(model, flavour, folder, kind, traces=kind != "mobilenet"))
     return out
 
 
-#: MobileNetV2 takes 5-20 s per load on 2 busy cores (Keras' own from_config), and 40 s to write as a
-#: tf-keras SavedModel: it is loaded from .keras by both Kerases; the small models cover every format.
-CASES = [(kind, flavour, fmt) for kind in zoo.KINDS for flavour in zoo.FLAVOURS for fmt in zoo.FORMATS[flavour]
-         if kind != "mobilenet" or fmt == "keras"]
+#: Every kind in every format of both Kerases, and (the Python API) as a Keras model object in memory.
+#: MobileNetV2 takes 5-20 s per load on 2 busy cores (Keras' own from_config, eagerly and in our graph);
+#: its tf-keras SavedModel is written without traces (see keras_zoo.save), the small models' with them.
+CASES = [(kind, flavour, fmt) for kind in zoo.KINDS for flavour in zoo.FLAVOURS
+         for fmt in zoo.FORMATS[flavour] + (("object",) if kind == "functional" else ())]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,9 @@ def loaded(zoo_files):
 
     def get(kind, flavour, fmt):
         if (kind, flavour, fmt) not in cache:
-            cache[kind, flavour, fmt] = load_model(zoo_files[kind, flavour][1][fmt], log=lambda *a: None)
+            eager_model, paths = zoo_files[kind, flavour]
+            source = eager_model if fmt == "object" else paths[fmt]
+            cache[kind, flavour, fmt] = load_model(source, log=lambda *a: None)
         return cache[kind, flavour, fmt]
 
     yield get
@@ -57,7 +59,7 @@ def test_every_format_loads_with_the_keras_models_own_logits(zoo_files, loaded, 
     with eager_mode():
         expected = zoo.eager_logits(eager_model, x)
     np.testing.assert_allclose(model.predict_logits(x), expected, atol=1e-5, rtol=0)
-    assert model.metadata["keras"].startswith(flavour)
+    assert model.metadata["keras"].startswith(flavour) and model.metadata["format"] == fmt
     stripped = kind in ("sequential", "functional", "mobilenet")
     assert model.metadata["explained"].startswith("pre-softmax") == stripped
     # every variable with weights belongs to exactly one block
@@ -100,18 +102,23 @@ def test_wrong_weights_are_refused_with_the_difference(zoo_files, monkeypatch):
         load_model(zoo_files["functional", "keras"][1]["keras"], log=lambda *a: None)
 
 
-def test_savedmodel_without_keras_metadata_is_refused(zoo_files, tmp_path):
+@pytest.mark.parametrize("writer", ["tf.saved_model.save", "Keras 3 export"])
+def test_savedmodel_without_keras_metadata_is_refused(zoo_files, tmp_path, writer):
     from sanity_checks.keras_models import tf_keras_classes
-    eager_model = zoo_files["nested", "tf_keras"][0]
+    path = str(tmp_path / "plain")
     with eager_mode():
-        tf_keras_classes(eager_model, eager=True)
-        tf.saved_model.save(eager_model, str(tmp_path / "plain"))
+        if writer == "tf.saved_model.save":
+            eager_model = zoo_files["nested", "tf_keras"][0]
+            tf_keras_classes(eager_model, eager=True)
+            tf.saved_model.save(eager_model, path)
+        else:
+            zoo_files["nested", "keras"][0].export(path, verbose=False)
     with pytest.raises(ModelError, match=r"without Keras metadata.*model.save\('model.keras'\)"):
-        load_model(str(tmp_path / "plain"))
+        load_model(path)
 
 
 @pytest.mark.parametrize("flavour,fmt", [("keras", "keras"), ("keras", "h5"), ("tf_keras", "h5"),
-                                         ("tf_keras", "keras")])
+                                         ("tf_keras", "keras"), ("tf_keras", "savedmodel")])
 def test_lambda_with_code_is_refused_and_never_runs(tmp_path, flavour, fmt):
     marker = tmp_path / "written_by_the_lambda.txt"
     K = zoo.keras_module(flavour)
@@ -120,8 +127,7 @@ def test_lambda_with_code_is_refused_and_never_runs(tmp_path, flavour, fmt):
         inputs = K.Input((4, 4, 1))
         x = K.layers.Lambda(eval(code), name="sneaky")(inputs)
         model = K.Model(inputs, K.layers.Dense(2)(K.layers.Flatten()(x)))
-        path = str(tmp_path / f"lambda.{fmt}")
-        model.save(path)
+        path = zoo.save(model, flavour, str(tmp_path), "lambda", [fmt])[fmt]
     marker.unlink()   # building the model ran it once, here in the test
     with pytest.raises(ModelError, match=r"Lambda layer\(s\) sneaky carry Python code.*--trust-model-code"):
         load_model(path)
@@ -166,7 +172,9 @@ def eager_call_model_function(eager_model, layer=None):
     import saliency.core as sc
     K = zoo.keras_module("tf_keras" if type(eager_model).__module__.startswith("tf_keras") else "keras")
     last = eager_model.layers[-1]
-    logits_tensor = last.input if type(last).__name__ == "Softmax" else eager_model.outputs[0]
+    # pre-softmax logits: a Softmax layer's input, or a softmax Dense's h @ W + b on its input
+    dense_softmax = type(last).__name__ == "Dense" and getattr(last.activation, "__name__", None) == "softmax"
+    logits_tensor = last.input if type(last).__name__ == "Softmax" or dense_softmax else eager_model.outputs[0]
     outputs = [logits_tensor] + ([eager_model.get_layer(layer).output] if layer else [])
     with eager_mode():
         sub = K.Model(eager_model.inputs, outputs)
@@ -179,7 +187,8 @@ def eager_call_model_function(eager_model, layer=None):
                 tape.watch(x)
                 out = sub(x, training=False)
                 out = out if isinstance(out, (list, tuple)) else [out]
-                score = tf.reduce_sum(out[0][:, c])
+                logits = tf.matmul(out[0], last.kernel) + last.bias if dense_softmax else out[0]
+                score = tf.reduce_sum(logits[:, c])
             result = {}
             if sc.CONVOLUTION_LAYER_VALUES in (expected_keys or ()):
                 result[sc.CONVOLUTION_LAYER_VALUES] = out[1].numpy()
@@ -233,6 +242,20 @@ def test_every_method_equals_pair_core_with_an_eager_gradient_tape(functional_pa
         expected.append(sc.GradientSaliency().GetSmoothedMask(image, call, call_model_args={"class_idx": int(c)},
                                                               stdev_spread=0.15, nsamples=nsamples, magnitude=False))
     assert_close(methods.smoothgrad(model, x, nsamples=nsamples, seed=4), np.stack(expected))
+    nsamples, x_steps = 3, 5
+    noise = methods.smoothing_noise(x, nsamples, 0.15, seed=6)
+    expected = []
+    for image, c, image_noise in zip(x, classes, noise):
+        feeder.samples, feeder.sigma = iter(image_noise), 0.15 * (image.max() - image.min())
+        expected.append(sc.IntegratedGradients().GetSmoothedMask(
+            image, call, call_model_args={"class_idx": int(c)}, stdev_spread=0.15, nsamples=nsamples,
+            magnitude=False, x_steps=x_steps, x_baseline=np.zeros_like(image), batch_size=x_steps))
+    assert_close(methods.ig_smoothgrad(model, x, nsamples=nsamples, x_steps=x_steps, seed=6), np.stack(expected))
+    # VarGrad as the original's utils.vargrad: the variance of the gradients at x + noise
+    noise = methods.smoothing_noise(x, 4, 0.15, seed=8)
+    expected = np.stack([np.var([sc.GradientSaliency().GetMask(image + n, call, call_model_args={"class_idx": int(c)})
+                                 for n in image_noise], axis=0) for image, c, image_noise in zip(x, classes, noise)])
+    assert_close(methods.vargrad(model, x, nruns=4, seed=8), expected)
 
 
 def test_guided_tower_covers_relu6_and_leaky_relu_and_never_passes_negative_gradients(functional_pair):
@@ -252,7 +275,7 @@ def test_guided_tower_covers_relu6_and_leaky_relu_and_never_passes_negative_grad
         assert np.abs(g).max() > 0, op.name
 
 
-def test_guided_backprop_equals_pair_tf1_on_a_relu_only_model(loaded, tmp_path):
+def test_guided_backprop_and_guided_gradcam_equal_pair_on_a_relu_only_model(zoo_files, loaded, tmp_path):
     import saliency.tf1 as pair_tf1
     model = loaded("sequential", "keras", "keras")
     x = zoo.probe_images((28, 28, 1), n=2, seed=3)
@@ -264,6 +287,12 @@ def test_guided_backprop_equals_pair_tf1_on_a_relu_only_model(loaded, tmp_path):
                                      tmp_ckpt_path=str(tmp_path / "guided_ckpt"))
     expected = np.stack([guided.GetMask(image, feed_dict={selector: int(c)}) for image, c in zip(x, classes)])
     assert_close(methods.guided_backprop(model, x), expected)
+    # Guided GradCAM: that guided mask times PAIR core's GradCAM on the eager model
+    import saliency.core as sc
+    layer_call = eager_call_model_function(zoo_files["sequential", "keras"][0], model.architecture.gradcam_layer)
+    gradcam = np.stack([sc.GradCam().GetMask(image, layer_call, call_model_args={"class_idx": int(c)}, three_dims=False)
+                        for image, c in zip(x, classes)])
+    assert_close(methods.guided_gradcam(model, x), expected * gradcam[..., None])
 
 
 def test_unguided_activations_are_named_in_a_warning(tmp_path):
@@ -305,10 +334,12 @@ def test_randomization_changes_exactly_its_blocks_and_draws_from_each_initialize
     kernel = weights["predictions/kernel"]     # glorot uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out))
     limit = np.sqrt(6.0 / sum(kernel.shape))
     assert np.abs(kernel).max() <= limit and kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)
+    assert abs(kernel.mean()) < 4 * kernel.std() / np.sqrt(kernel.size)   # mean 0 within sampling error
     np.testing.assert_array_equal(weights["predictions/bias"], 0)
     conv = weights["Conv1/kernel"]
     fan_in, fan_out = np.prod(conv.shape[:3]), np.prod(conv.shape[:2]) * conv.shape[3]
     assert conv.std() == pytest.approx(np.sqrt(6.0 / (fan_in + fan_out)) / np.sqrt(3), rel=0.1)
+    assert abs(conv.mean()) < 4 * conv.std() / np.sqrt(conv.size)
     np.testing.assert_array_equal(weights["bn_Conv1/gamma"], 1)
     np.testing.assert_array_equal(weights["bn_Conv1/moving_mean"], randomizer.snapshot["bn_Conv1/moving_mean"])
     randomizer.restore()

@@ -209,6 +209,20 @@ def _safe_mode_scope(flavour, trusted):
     return SafeModeScope(False)
 
 
+def _inference_phase(flavour):
+    """tf-keras' ``from_config`` in graph mode calls every layer once on symbolic inputs with
+    ``training=None``: BatchNormalization and Dropout then build a ``cond`` on the learning-phase
+    placeholder with both branches (a quarter of a MobileNetV2's load time). Those ops are never run
+    (our own call passes ``training=False``); a learning phase fixed at 0 while rebuilding builds only
+    the inference branch."""
+    import contextlib
+    if flavour != "tf_keras":
+        return contextlib.nullcontext()
+    from tf_keras.src import backend
+    scope = getattr(backend, "deprecated_internal_learning_phase_scope", None)
+    return scope(0) if scope is not None else contextlib.nullcontext()
+
+
 # ---------------------------------------------------------------------------------- the eager side
 
 @dataclasses.dataclass
@@ -342,7 +356,7 @@ class KerasBuilder:
         keras = _keras_module(self.snapshot.flavour)
         scope = keras.utils.custom_object_scope(self.custom_objects) if self.custom_objects else None
         try:
-            with _safe_mode_scope(self.snapshot.flavour, self.trusted):
+            with _safe_mode_scope(self.snapshot.flavour, self.trusted), _inference_phase(self.snapshot.flavour):
                 if scope is not None:
                     with scope:
                         model = self.snapshot.model_class.from_config(self.snapshot.config)
