@@ -14,16 +14,26 @@ import keras_zoo as zoo
 
 @pytest.fixture(scope="module")
 def keras_cnns(tmp_path_factory):
-    """A Keras 3 .keras CNN and a tf-keras .h5 CNN of the same layers (28x28x1, 10 classes)."""
+    """{(flavour, format): path} of a 28x28x1, 10-class CNN in every format: the same layers by Keras 3
+    (seed 3: .keras, .h5) and by tf-keras (seed 4: .keras, .h5, SavedModel)."""
     folder = str(tmp_path_factory.mktemp("keras_cnns"))
+    paths = {}
     with eager_mode():
-        first = zoo.save(zoo.build("sequential", "keras", seed=3), "keras", folder, "cnn", ["keras"])["keras"]
-        second = zoo.save(zoo.build("sequential", "tf_keras", seed=4), "tf_keras", folder, "cnn", ["h5"])["h5"]
-    return first, second
+        for flavour, seed in (("keras", 3), ("tf_keras", 4)):
+            saved = zoo.save(zoo.build("sequential", flavour, seed=seed), flavour, folder, "cnn")
+            paths.update({(flavour, fmt): path for fmt, path in saved.items()})
+    return paths
 
 
 def digest(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    """sha256 of a file, or of every file (name and bytes) under a SavedModel folder."""
+    files = [path] if os.path.isfile(path) else sorted(
+        os.path.join(root, name) for root, _, names in os.walk(path) for name in names)
+    h = hashlib.sha256()
+    for name in files:
+        h.update(os.path.relpath(name, path).encode())
+        h.update(open(name, "rb").read())
+    return h.hexdigest()
 
 
 def read_summary(folder):
@@ -34,18 +44,22 @@ def read_summary(folder):
 QUICK = ["--images", "2", "--quick", "--methods", "gradient", "guided_backprop", "gradcam", "--metrics", "spearman_abs"]
 
 
-@pytest.mark.parametrize("mode", ["cascading", "independent", "noise"])
-def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_path, mode):
+#: Each mode on a different format, so that every format runs through a runner (data randomization
+#: takes the tf-keras .keras and the Keras 3 .h5 file).
+MODES = [("cascading", "keras", "keras"), ("independent", "tf_keras", "savedmodel"), ("noise", "tf_keras", "h5")]
+
+
+@pytest.mark.parametrize("mode,flavour,fmt", MODES, ids=[f"{m}-{f}-{x}" for m, f, x in MODES])
+def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_path, mode, flavour, fmt):
     from sanity_checks.experiments.commands import model_randomization_main
 
-    path = keras_cnns[0]
+    path = keras_cnns[flavour, fmt]
     before = digest(path)
     out = tmp_path / mode
-    argv = ["--model", path, "--out", str(out), "--mode", mode, "--data", "mnist",
-            "--data-root", str(data_root)] + QUICK
+    options = ["--mode", mode, "--data", "mnist", "--data-root", str(data_root)] + QUICK
     if mode == "noise":
-        argv += ["--noise-levels", "0.1"]
-    outcomes = model_randomization_main(argv)
+        options += ["--noise-levels", "0.1"]
+    outcomes = model_randomization_main(["--model", path, "--out", str(out)] + options)
     assert [s.label for s in outcomes[0].steps] == ["original", "probs", "fc1", "conv2", "conv1"]
     summary = read_summary(out)
     assert summary["model_metadata"]["architecture"] == "seq_cnn"
@@ -54,21 +68,29 @@ def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_p
     if mode == "cascading":   # the trained model's masks compare perfectly with themselves
         rows = outcomes[0].rows
         assert all(r["value"] == pytest.approx(1.0) for r in rows if r["step"] == "original")
+        # the files and summary entries of our own model's run (tests/test_experiments.py), for the one metric
+        assert sorted(p.name for p in out.iterdir()) == [
+            "curves_spearman_abs.png", "mask_grid_abs.png", "mask_grid_signed.png", "parts", "results.csv", "run.json",
+            "summary.json"]
+        assert {"settings", "summary", "test_accuracy", "test_accuracy_images", "versions"} <= set(summary)
+        assert set(summary["test_accuracy"]) == {"original", "probs", "fc1", "conv2", "conv1"}
 
 
 def test_data_randomization_runner_on_two_keras_files(keras_cnns, data_root, tmp_path):
     from sanity_checks.experiments.commands import data_randomization_main
 
-    result = data_randomization_main(["--model", keras_cnns[0], "--random-model", keras_cnns[1], "--out",
+    result = data_randomization_main(["--model", keras_cnns["tf_keras", "keras"], "--random-model",
+                                      keras_cnns["keras", "h5"], "--out",
                                       str(tmp_path), "--data", "mnist", "--data-root", str(data_root)] + QUICK)
     assert [s.label for s in result.steps] == ["true labels", "random labels"]
     assert read_summary(tmp_path)["models_metadata"]["random"]["architecture"] == "seq_cnn"
+    assert {"bars_spearman_abs.png", "masks.png", "results.csv", "summary.json"} <= {p.name for p in tmp_path.iterdir()}
 
 
 def test_parameter_saliency_and_pruning_runners_on_a_keras_file(keras_cnns, data_root, tmp_path):
     from sanity_checks.experiments.parameter_saliency_commands import input_saliency_main, pruning_main
 
-    path = keras_cnns[0]
+    path = keras_cnns["keras", "keras"]
     before = digest(path)
     common = ["--model", path, "--data", "mnist", "--data-root", str(data_root), "--max_reference_images", "12",
               "--quiet"]
@@ -90,7 +112,7 @@ def test_image_options_npy_image_dir_labels_and_mismatches(keras_cnns, tmp_path)
     from sanity_checks import user_images
     from sanity_checks.loading import load_model
 
-    model = load_model(keras_cnns[0], log=lambda *a: None)
+    model = load_model(keras_cnns["keras", "keras"], log=lambda *a: None)
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
     folder = tmp_path / "images"
@@ -120,8 +142,9 @@ def test_image_options_npy_image_dir_labels_and_mismatches(keras_cnns, tmp_path)
     model.close()
 
 
-def test_readme_your_own_model_commands_work_in_a_fresh_folder(tmp_path):
-    """The README's 'Your own model' commands, pasted into a clone: they make their own Keras files."""
+def test_readme_your_own_model_commands_work_in_a_fresh_folder(tmp_path, monkeypatch):
+    """The README's 'Your own model' commands, pasted into a clone: they make their own Keras files;
+    then its Python lines on the file they made."""
     import re
     import subprocess
     import sys
@@ -142,3 +165,10 @@ def test_readme_your_own_model_commands_work_in_a_fresh_folder(tmp_path):
     assert (tmp_path / "results" / "my_model_cascading" / "mask_grid_abs.png").is_file()
     assert (tmp_path / "results" / "my_model_data" / "summary.json").is_file()
     assert len(os.listdir(tmp_path / "results" / "my_model_figures")) == 2
+    python = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(python, "README.md (Your own model)", "exec"), namespace)
+    model = namespace["model"]
+    assert model.metadata["explained"].startswith("pre-softmax") and model.architecture.num_classes == 10
+    model.close()
