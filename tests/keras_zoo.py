@@ -67,6 +67,21 @@ def nested(K, seed):
     return K.Model(inputs, K.layers.Dense(4, name="logits_dense")(x), name="nested_net")
 
 
+def softmax_op(K, seed):
+    """A softmax as an op, not a layer or an activation: ``keras.ops.softmax`` (Keras 3) or
+    ``tf.nn.softmax`` (tf-keras, a TFOpLambda layer), on the output of a Dense named ``logits``."""
+    K.utils.set_random_seed(seed)
+    inputs = K.Input((8, 8, 2))
+    x = K.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    logits = K.layers.Dense(3, name="logits")(K.layers.Flatten(name="flat")(x))
+    if K.__name__ == "keras":
+        probabilities = K.ops.softmax(logits)
+    else:
+        from sanity_checks.compat import tf
+        probabilities = tf.nn.softmax(logits)
+    return K.Model(inputs, probabilities, name="softmax_op_net")
+
+
 def mobilenet(K, seed):
     """MobileNetV2(weights=None) at 32x32, BN moving statistics perturbed (an untrained net's
     gradients are ~1e-13 otherwise)."""
@@ -85,7 +100,8 @@ def mobilenet(K, seed):
     return model
 
 
-KINDS = {"sequential": sequential_cnn, "functional": functional, "nested": nested, "mobilenet": mobilenet}
+KINDS = {"sequential": sequential_cnn, "functional": functional, "nested": nested, "softmax_op": softmax_op,
+         "mobilenet": mobilenet}
 
 
 def build(kind, flavour, seed=0):
@@ -114,12 +130,15 @@ def save(model, flavour, folder, stem, formats=None, traces=True):
 
 def eager_logits(model, x):
     """The model's pre-softmax logits computed eagerly (call inside eager_mode()), independently of
-    our graph: the last layer's input for a Softmax layer, ``h @ W + b`` for a softmax Dense."""
+    our graph: the last layer's input for a Softmax layer, ``h @ W + b`` for a softmax Dense, the output
+    of the layer named ``logits`` for a softmax op."""
     from sanity_checks.keras_models import tf_keras_classes
     K = keras_module("tf_keras" if type(model).__module__.startswith("tf_keras") else "keras")
     tf_keras_classes(model, eager=True)
     last = model.layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", None)
+    if model.name == "softmax_op_net":
+        return np.asarray(K.Model(model.inputs, model.get_layer("logits").output)(x, training=False))
     if type(last).__name__ == "Softmax":
         return np.asarray(K.Model(model.inputs, last.input)(x, training=False))
     if type(last).__name__ == "Dense" and activation == "softmax":
