@@ -35,8 +35,9 @@ $(DASK_STAMP): requirements-dask.txt $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-dask.txt
 	touch $(DASK_STAMP)
 
+# two pytest workers; tests sharing an expensive module fixture carry an xdist_group mark
 test: data $(DASK_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 notebooks: data
 	SANITY_CHECKS_MODELS=$(abspath $(MODELS)) PYTHONPATH=$(CURDIR)/src $(PY) notebook/refresh.py

@@ -20,6 +20,9 @@ from sanity_checks.models import get_architecture
 from sanity_checks.models.inception_v3 import BLOCK_NAMES
 from sanity_checks.randomize import Randomizer
 
+# one pytest worker builds this module's random Inception v3 once (make test runs 2 workers)
+pytestmark = pytest.mark.xdist_group("inception")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_DIR = os.path.join(REPO, "doc", "data")
 

@@ -69,11 +69,17 @@ def test_random_labels_keep_class_counts_and_are_reported(data_root, tmp_path):
 
 @pytest.mark.parametrize("script", ["train_cnn_models.py", "train_mlp_models.py"])
 def test_help_and_bad_arguments(script):
-    done = run_script(script, "--help")
-    assert done.returncode == 0 and "--randlabels" in done.stdout and "--seed" in done.stdout
-    done = run_script(script, "--data", "cifar")
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("error: ") and "mnist" in done.stderr
-    assert "Traceback" not in done.stderr
-    done = run_script(script, "--data", "mnist", "--nepochs", "0")
-    assert done.returncode == 2 and "must be positive" in done.stderr
+    # the three processes run at once: each spends most of its time starting Python and TensorFlow
+    running = [subprocess.Popen([sys.executable, str(REPO / "src" / script), *args], cwd=REPO, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for args in (["--help"], ["--data", "cifar"], ["--data", "mnist", "--nepochs", "0"])]
+    outputs = []
+    for process in running:
+        stdout, stderr = process.communicate(timeout=300)
+        outputs.append((process.returncode, stdout, stderr))
+    (help_code, help_out, _), (cifar_code, _, cifar_err), (zero_code, _, zero_err) = outputs
+    assert help_code == 0 and "--randlabels" in help_out and "--seed" in help_out
+    assert cifar_code == 2
+    assert cifar_err.strip().splitlines()[-1].startswith("error: ") and "mnist" in cifar_err
+    assert "Traceback" not in cifar_err
+    assert zero_code == 2 and "must be positive" in zero_err

@@ -28,11 +28,12 @@ def quick_model(arch, data, models_dir, retrain=False, extra=(), data_root="data
 
     name = f"{arch}_{data}" + ("_randlabels" if "--randlabels" in extra else "")
     folder = os.path.join(models_dir, name)
-    if not retrain and os.path.exists(os.path.join(folder, METADATA_NAME)):
-        print(f"reusing {folder} (--retrain to train it again)")
-        return folder
-    return train_main(arch, ["--data", data, "--savemodelpath", models_dir, "--name", name,
-                             "--data-root", data_root, *QUICK_TRAINING, *extra])
+    with files.cache_lock(folder):   # another process training the same model: wait, then reuse it
+        if not retrain and os.path.exists(os.path.join(folder, METADATA_NAME)):
+            print(f"reusing {folder} (--retrain to train it again)")
+            return folder
+        return train_main(arch, ["--data", data, "--savemodelpath", models_dir, "--name", name,
+                                 "--data-root", data_root, *QUICK_TRAINING, *extra])
 
 
 def model_folder(arch, data, randlabels=False, models_dir="models", quick=False, data_root="data"):

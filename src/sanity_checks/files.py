@@ -10,6 +10,8 @@ appear together or not at all.
   them appears, and the output folder is removed again if the block created it.
 - :func:`check_output_folder`: refuse, before any work, an output folder that cannot be created or
   written (a file in the way, a read-only file system).
+- :func:`cache_lock`: one process at a time fills a shared cache (a quick model, a random Inception v3
+  checkpoint); the others wait and then reuse what it wrote.
 
 Every ``OSError`` while writing becomes an :class:`~sanity_checks.errors.OutputError` naming the file
 and the reason, which the command-line scripts print on one line.
@@ -189,6 +191,26 @@ def atomic_folder(path):
         if isinstance(err, OSError):
             raise OutputError(f"cannot write folder {path}: {_reason(err)}") from None
         raise
+
+
+@contextlib.contextmanager
+def cache_lock(path):
+    """Hold an exclusive lock on ``path + '.lock'`` for the block (``fcntl.flock``; where there is no
+    ``fcntl``, no lock). Two processes that find a cache missing (two notebooks, two test workers)
+    would otherwise both write it, and the second could replace files the first is reading."""
+    try:
+        import fcntl
+    except ImportError:     # not a POSIX system: no lock
+        yield
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.abspath(path) + ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def save_json(obj, path):

@@ -23,6 +23,7 @@ from typing import Optional
 import numpy as np
 
 from .errors import DataError, ModelError
+from .files import cache_lock
 from .images import read_pixels
 from .model import METADATA_NAME, GraphModel
 
@@ -127,8 +128,9 @@ def pretrained_or_random(folder=DEFAULT_FOLDER, random_folder=None, seed=0):
     if random_folder is None:
         import tempfile
         random_folder = os.path.join(tempfile.gettempdir(), "sanity_checks_random_inceptionv3")
-    if not (checkpoint_prefix(random_folder) and os.path.isfile(os.path.join(random_folder, RANDOM_MARKER))):
-        write_random_checkpoint(random_folder, seed=seed, overwrite=True)
+    with cache_lock(random_folder):   # another process writing it: wait, then reuse it
+        if not (checkpoint_prefix(random_folder) and os.path.isfile(os.path.join(random_folder, RANDOM_MARKER))):
+            write_random_checkpoint(random_folder, seed=seed, overwrite=True)
     return random_folder, False
 
 
