@@ -13,6 +13,9 @@ from sanity_checks.loading import load_model
 
 import keras_zoo as zoo
 
+# one pytest worker saves the zoo's models once (make test runs 2 workers)
+pytestmark = pytest.mark.xdist_group("keras_models")
+
 
 @pytest.fixture(scope="module")
 def zoo_files(tmp_path_factory):
