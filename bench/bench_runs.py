@@ -1,7 +1,8 @@
 """Long runs (sanity_checks.runs): what parts and merge cost, and what a 2-worker pool gains.
 
 On one random CNN, the first N MNIST test images through a cascading randomization, all methods at
---quick settings, measured in this run:
+--quick settings (``--original-settings``: the original's, the paper-scale work per image), measured
+in this run:
 
 1. batched:   the pre-runs code path (every model state, all images in one compute_masks call);
 2. in memory: model_randomization.run (images explained one at a time, the canonical shapes that
@@ -12,7 +13,8 @@ On one random CNN, the first N MNIST test images through a cascading randomizati
 Prints seconds and ratios: parts vs in memory is the overhead of parts + merge (target <= 5%);
 in memory vs batched is the price of split-independent bytes; pool vs parts the pool's gain.
 
-    nice -n 10 .venv/bin/python bench/bench_runs.py --images 8 --repeats 2
+    .venv/bin/python bench/bench_runs.py --images 8 --repeats 2
+    .venv/bin/python bench/bench_runs.py --images 4 --repeats 1 --original-settings
 
 ``--inception FOLDER`` instead times one Inception v3 input gradient (batch 8, this process's
 TensorFlow threads: set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS) on the checkpoint in
@@ -81,6 +83,8 @@ def main(argv=None):
     p.add_argument("--data-root", default="data", help="where MNIST is (default data/; make data fills it)")
     p.add_argument("--repeats", type=int, default=2, help="best of this many runs per variant")
     p.add_argument("--images-per-task", type=int, default=None)
+    p.add_argument("--original-settings", action="store_true",
+                   help="the methods at the original's settings instead of --quick (the paper-scale work per image)")
     args = p.parse_args(argv)
     if args.inception:
         seconds, rss = inception_gradient_time(args.inception, args.repeats)
@@ -94,6 +98,8 @@ def main(argv=None):
     from sanity_checks.data import load_dataset
     from sanity_checks.experiments import jobs, model_randomization
     from sanity_checks.experiments.commands import QUICK_SETTINGS
+
+    settings = None if args.original_settings else QUICK_SETTINGS
     from sanity_checks.methods import available_methods
     from sanity_checks.model import GraphModel
     from sanity_checks.randomize import Strategy
@@ -110,7 +116,7 @@ def main(argv=None):
     def make_job(images_per_task):
         return jobs.model_randomization_job(
             model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
-            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=QUICK_SETTINGS,
+            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=settings,
             eval_images=0, data_root=args.data_root, image_dir=None, data=(data, images, None),
             images_per_task=images_per_task)
 
@@ -121,9 +127,9 @@ def main(argv=None):
         shutil.rmtree(out)
 
     variants = {
-        "batched (pre-runs code path)": lambda: batched_run(model, images, methods, QUICK_SETTINGS, 0),
+        "batched (pre-runs code path)": lambda: batched_run(model, images, methods, settings, 0),
         "in memory, one image at a time": lambda: model_randomization.run(
-            model, images, methods=methods, method_settings=QUICK_SETTINGS, seed=0, progress=False),
+            model, images, methods=methods, method_settings=settings, seed=0, progress=False),
         f"serial job, parts + merge ({per_task} images/task)": parts_run,
         "serial job, parts + merge (1 image/task)": lambda: parts_run(images_per_task=1),
         "pool 2 workers x 1 thread, parts + merge": lambda: parts_run(lambda job: runs.Pool(job.work, 2, threads=1)),
@@ -140,7 +146,8 @@ def main(argv=None):
         print(f"{name:<48} {best:7.2f} s", flush=True)
     names = list(times)
     base = times[names[1]]
-    print(f"\n{args.images} images x 5 states, {len(methods)} methods (--quick), {runs.cpu_count()} cores")
+    print(f"\n{args.images} images x 5 states, {len(methods)} methods "
+          f"({'original settings' if args.original_settings else '--quick'}), {runs.cpu_count()} cores")
     print(f"parts + merge overhead vs in memory:     {100 * (times[names[2]] / base - 1):+.1f}%")
     print(f"one image at a time vs batched:          {times[names[1]] / times[names[0]]:.2f}x the time")
     print(f"1 image per task vs {per_task}:                 {100 * (times[names[3]] / times[names[2]] - 1):+.1f}%")
