@@ -37,7 +37,7 @@ $(DASK_STAMP): requirements-dask.txt $(STAMP)
 
 # two pytest workers; tests sharing an expensive module fixture carry an xdist_group mark
 test: data $(DASK_STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 notebooks: data
 	SANITY_CHECKS_MODELS=$(abspath $(MODELS)) PYTHONPATH=$(CURDIR)/src $(PY) notebook/refresh.py
