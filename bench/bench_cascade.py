@@ -207,7 +207,8 @@ def main(argv=None):
     evals = args.ceiling_evals or (32 if inception else 1250)
     sizes = (4, 8, 16, 32) if inception else (25, 50, 125, 250, 625, 1250)
     ceiling, _ = batching_ceiling(model, evals=evals, batch1_evals=min(200, max(8, evals // 4)),
-                                  batch_sizes=sizes, log=lambda line: print("  " + line, flush=True))
+                                  batch_sizes=sizes, log=lambda line: print("  " + line, flush=True),
+                                  images=x)
     speedup = original_total / ours_total
     print(f"ceiling: {ceiling:.1f}x")
     print(f"speedup: {speedup:.1f}x")

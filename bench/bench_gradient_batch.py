@@ -78,8 +78,12 @@ def _per_image_gradient(model):
         return tf.gradients(model.logits[0][selector], model.inputs)[0], selector
 
 
-def batching_ceiling(model, evals=1250, batch1_evals=200, batch_sizes=BATCH_SIZES, log=print, seed=0, repeats=3):
+def batching_ceiling(model, evals=1250, batch1_evals=200, batch_sizes=BATCH_SIZES, log=print, seed=0, repeats=3,
+                     images=None):
     """Measure the time per input gradient at each batch size and at batch 1, on random inputs.
+
+    Inputs: ``images`` (the benchmark's own, repeated to ``evals``, each for its predicted class), else
+    uniform random ones in the model's input range with random classes.
 
     Returns ``(ceiling, info)``: ceiling = (time per gradient at batch 1) / (at the best batch size);
     info holds ``per_gradient`` {batch: s}, ``batch1`` s, ``best_batch``, ``gflops`` {batch: GFLOP/s}
@@ -95,9 +99,13 @@ def batching_ceiling(model, evals=1250, batch1_evals=200, batch_sizes=BATCH_SIZE
     the one-at-a-time side with our batch machinery and overstate what batching can give.
     """
     rng = np.random.default_rng(seed)
-    low, high = model.architecture.extra.get("input_range", (0.0, 1.0))
-    x = rng.uniform(low, high, size=(evals, *model.architecture.input_shape)).astype(np.float32)
-    classes = rng.integers(0, model.architecture.num_classes, evals).astype(np.int32)
+    if images is not None:   # the benchmark's own images, repeated, each explained for its predicted class
+        x = np.resize(np.asarray(images, np.float32), (evals, *model.architecture.input_shape))
+        classes = model.predict(x).astype(np.int32)
+    else:
+        low, high = model.architecture.extra.get("input_range", (0.0, 1.0))
+        x = rng.uniform(low, high, size=(evals, *model.architecture.input_shape)).astype(np.float32)
+        classes = rng.integers(0, model.architecture.num_classes, evals).astype(np.int32)
     flops = gradient_flops(model)
     sizes = [b for b in batch_sizes if b <= evals]
     model.input_gradients(x[:1], classes[:1], batch_size=1)                                  # warm-up

@@ -242,7 +242,7 @@ def main(argv=None):
           "that max.\nIn a noisy method these come from an input on a max-pool/ReLU near-tie, which TensorFlow rounds "
           "differently in a batch of 1 and a large batch (see --check-batch1).")
     print("\nbatching ceiling on this model (time per input gradient):", flush=True)
-    ceiling, _ = batching_ceiling(model, log=lambda line: print("  " + line, flush=True))
+    ceiling, _ = batching_ceiling(model, log=lambda line: print("  " + line, flush=True), images=x)
     speedup = pair_total / ours_total
     print(f"ceiling: {ceiling:.1f}x")
     print(f"speedup: {speedup:.1f}x")
