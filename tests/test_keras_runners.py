@@ -106,6 +106,24 @@ def test_parameter_saliency_and_pruning_runners_on_a_keras_file(keras_cnns, data
     assert digest(path) == before
 
 
+def test_sanity_report_on_a_keras_file(keras_cnns, data_root, tmp_path):
+    """The report's checks take a user's Keras file like the runners do, and leave the file as it was."""
+    import csv
+
+    from sanity_checks.report import main as report_main
+
+    path = keras_cnns["keras", "h5"]
+    before = digest(path)
+    report_main(["--model", path, "--data", "mnist", "--data-root", str(data_root), "--images", "2", "--quick",
+                 "--methods", "gradient", "guided_backprop", "--checks", "mprt", "random_logit",
+                 "--out", str(tmp_path)])
+    assert "| Guided BackProp |" in (tmp_path / "report.md").read_text()
+    with open(tmp_path / "random_logit.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["method"] for r in rows} >= {"gradient", "guided_backprop"} and {r["image"] for r in rows} == {"0", "1"}
+    assert digest(path) == before
+
+
 def test_image_options_npy_image_dir_labels_and_mismatches(keras_cnns, tmp_path):
     from PIL import Image
 
