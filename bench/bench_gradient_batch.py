@@ -80,7 +80,7 @@ def _per_image_gradient(model):
 
 def batching_ceiling(model, evals=1250, batch1_evals=200, batch_sizes=BATCH_SIZES, log=print, seed=0, repeats=3,
                      images=None):
-    """Measure the time per input gradient at each batch size and at batch 1, on random inputs.
+    """Measure the time per input gradient at each batch size and at batch 1.
 
     Inputs: ``images`` (the benchmark's own, repeated to ``evals``, each for its predicted class), else
     uniform random ones in the model's input range with random classes.

@@ -55,6 +55,34 @@ def batched_run(model, images, methods, settings, seed):
                         metrics_module.similarity(metric, reference[m][n], masks[m][n])
 
 
+def cascade_job_maker(n_images, data_root, settings):
+    """A random CNN saved in a temporary folder and the first ``n_images`` MNIST test images:
+    ``(root, model, images, methods, make_job)``, ``make_job(images_per_task)`` giving the cascading
+    randomization job on them (all methods at ``settings``), as the runners build it."""
+    from sanity_checks.data import load_dataset
+    from sanity_checks.experiments import jobs
+    from sanity_checks.methods import available_methods
+    from sanity_checks.model import GraphModel
+    from sanity_checks.randomize import Strategy
+
+    root = tempfile.mkdtemp(prefix="bench_runs-")
+    folder = os.path.join(root, "cnn")
+    model = GraphModel("cnn", seed=8)
+    model.save(folder, {"data": "mnist"})
+    data = load_dataset("mnist", root=data_root)   # pool workers load the same images from here
+    images = data.x_test[:n_images]
+    methods = available_methods(model)
+
+    def make_job(images_per_task):
+        return jobs.model_randomization_job(
+            model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
+            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=settings,
+            eval_images=0, data_root=data_root, image_dir=None, data=(data, images, None),
+            images_per_task=images_per_task)
+
+    return root, model, images, methods, make_job
+
+
 def inception_gradient_time(folder, repeats=2):
     """Seconds per Inception v3 input gradient (batch 8) and peak RSS in MB."""
     import resource
@@ -95,30 +123,12 @@ def main(argv=None):
         return
 
     from sanity_checks import runs
-    from sanity_checks.data import load_dataset
     from sanity_checks.experiments import jobs, model_randomization
     from sanity_checks.experiments.commands import QUICK_SETTINGS
 
     settings = None if args.original_settings else QUICK_SETTINGS
-    from sanity_checks.methods import available_methods
-    from sanity_checks.model import GraphModel
-    from sanity_checks.randomize import Strategy
-
-    root = tempfile.mkdtemp(prefix="bench_runs-")
-    folder = os.path.join(root, "cnn")
-    model = GraphModel("cnn", seed=8)
-    model.save(folder, {"data": "mnist"})
-    data = load_dataset("mnist", root=args.data_root)   # pool workers load the same images from here
-    images = data.x_test[:args.images]
-    methods = available_methods(model)
+    root, model, images, methods, make_job = cascade_job_maker(args.images, args.data_root, settings)
     per_task = args.images_per_task or jobs.IMAGES_PER_TASK
-
-    def make_job(images_per_task):
-        return jobs.model_randomization_job(
-            model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
-            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=settings,
-            eval_images=0, data_root=args.data_root, image_dir=None, data=(data, images, None),
-            images_per_task=images_per_task)
 
     def parts_run(backend=None, images_per_task=per_task):
         out = tempfile.mkdtemp(dir=root)

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sanity_checks import compat  # noqa: E402,F401
 
@@ -50,29 +51,16 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     from sanity_checks import runs
-    from sanity_checks.data import load_dataset
-    from sanity_checks.experiments import jobs, model_randomization
+    from sanity_checks.experiments import model_randomization
     from sanity_checks.experiments.commands import QUICK_SETTINGS
-    from sanity_checks.methods import available_methods
-    from sanity_checks.model import GraphModel
-    from sanity_checks.randomize import Strategy
 
-    root = tempfile.mkdtemp(prefix="profile_runs-")
-    folder = os.path.join(root, "cnn")
-    model = GraphModel("cnn", seed=8)
-    model.save(folder, {"data": "mnist"})
-    data = load_dataset("mnist", root=args.data_root, verbose=False)
-    images = data.x_test[:args.images]
-    methods = available_methods(model)
+    from bench_runs import cascade_job_maker   # the same directory
+
     settings = QUICK_SETTINGS if args.quick else None
+    root, model, images, methods, make_job = cascade_job_maker(args.images, args.data_root, settings)
 
     def job_run():
-        job = jobs.model_randomization_job(
-            model, folder, images, runs_=[(None, "cascading", Strategy())], blocks=None, order="top-down",
-            methods=methods, metrics=None, seed=0, fixed_class=False, method_settings=settings, eval_images=0,
-            data_root=args.data_root, image_dir=None, data=(data, images, None),
-            images_per_task=args.images_per_task)
-        runs.run(job, tempfile.mkdtemp(dir=root), None, progress=False)
+        runs.run(make_job(args.images_per_task), tempfile.mkdtemp(dir=root), None, progress=False)
 
     def in_memory():
         model_randomization.run(model, images, methods=methods, method_settings=settings, seed=0, progress=False)
