@@ -61,10 +61,13 @@ ORIGINAL_DATA = {
     "mlp": {"gradient": 0.60, "smoothgrad": 0.59, "guided_backprop": 0.70, "integrated_gradients": 0.99,
             "ig_smoothgrad": 0.80, "gradient_x_input": 0.99},
 }
+#: REFERENCE A4 (paper, App. B): the original models' test accuracy.
+ORIGINAL_ACCURACY = {"cnn": 0.992, "mlp": 0.987}
 METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
                 "guided_backprop", "gradcam", "guided_gradcam", "edge"]
 METRICS = ("spearman_abs", "spearman_signed")
-CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "method",
+CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "epochs",
+               "test_accuracy", "method",
                "metric", "step", "mean", "std", "n", "original")
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
 #: name -> (extra options of the runners, tests it applies to).
@@ -78,8 +81,8 @@ VARIANTS = {
 }
 
 
-def model_name(arch, data, random_labels, seed):
-    return f"{arch}_{data}{'_randlabels' if random_labels else ''}_seed{seed}"
+def model_name(arch, data, random_labels, seed, epochs=None):
+    return f"{arch}_{data}{'_randlabels' if random_labels else ''}{f'_e{epochs}' if epochs else ''}_seed{seed}"
 
 
 def run_command(command, log_path):
@@ -92,9 +95,10 @@ def run_command(command, log_path):
     return time.time() - start
 
 
-def ensure_model(args, arch, data, random_labels, seed, costs):
-    """The model's folder, trained if missing (None when missing and --no-train)."""
-    name = model_name(arch, data, random_labels, seed)
+def ensure_model(args, arch, data, random_labels, seed, costs, epochs=None):
+    """The model's folder, trained if missing (None when missing and --no-train); ``epochs``: a
+    training length other than the default (the model's name then carries ``_e<epochs>``)."""
+    name = model_name(arch, data, random_labels, seed, epochs)
     folder = os.path.join(args.models, name)
     metadata = os.path.join(folder, "metadata.json")
     if not os.path.exists(metadata):
@@ -105,13 +109,15 @@ def ensure_model(args, arch, data, random_labels, seed, costs):
                    "--savemodelpath", args.models, "--seed", str(seed), "--name", name, "--data-root", args.data_root]
         command += ["--reg"] if arch == "cnn" else []
         command += ["--randlabels"] if random_labels else []
+        command += ["--nepochs", str(epochs)] if epochs else []
         command += args.train_args
         print(f"training {name} ...", flush=True)
         os.makedirs(args.results, exist_ok=True)
         run_command(command, os.path.join(args.results, f"train_{name}.log"))
     with open(metadata) as f:
         info = json.load(f)
-    costs.append({"part": f"train {arch} {data} {'random' if random_labels else 'true'} labels", "name": name,
+    costs.append({"part": f"train {arch} {data} {'random' if random_labels else 'true'} labels"
+                  + (f" {epochs} epochs" if epochs else ""), "name": name,
                   "seconds": info.get("train_seconds")})
     return folder
 
@@ -147,10 +153,16 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs, var
     return out
 
 
-def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default"):
+def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default", epochs=None):
     """The CSV rows of one run: per method and metric, the mean over images at the last state."""
     with open(os.path.join(out, "summary.json")) as f:
         everything = json.load(f)
+    metadata = {}   # the model's, for its training length and test accuracy (when the folder is still there)
+    if os.path.exists(os.path.join(everything.get("model", ""), "metadata.json")):
+        with open(os.path.join(everything["model"], "metadata.json")) as f:
+            metadata = json.load(f)
+    epochs = epochs or metadata.get("epochs", "")
+    accuracy = metadata.get("accuracy", {}).get("test", "")
     summary = everything["summary"]
     # summary.json's keys are sorted: the last state is named by the settings
     step = everything["settings"]["blocks"][-1] if test == "cascading" else "random labels"
@@ -161,7 +173,7 @@ def last_column(out, test, data, arch, seed, first, n_images, noise, variant="de
             stats = summary[method][step][metric]
             rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
                          "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
-                         "variant": variant,
+                         "variant": variant, "epochs": epochs, "test_accuracy": accuracy,
                          "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
                          "std": round(stats["std"], 6), "n": stats["n"],
                          "original": original.get(method, "") if metric == "spearman_abs" else ""})
@@ -207,7 +219,7 @@ def spread_tables(rows, noise, variant="default"):
                 if original == "":
                     inside = "–"
                 elif len(seeds) < 2:   # one seed: no spread to fall inside, only the difference
-                    inside = f"one seed ({np.mean(everything) - original:+.3f})"
+                    inside = f"one seed ({original - np.mean(everything):+.3f})"
                 else:
                     low, high = min(everything), max(everything)
                     inside = "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
@@ -268,6 +280,41 @@ def figure(rows, noise, path):
     return save_figure(fig, path, dpi=90)
 
 
+def print_costs(costs):
+    print("\ncost (seconds; training times from each model's metadata.json, checks as run here):")
+    parts = {}
+    for c in costs:
+        if c["seconds"] is not None:
+            parts.setdefault(c["part"], []).append(c["seconds"])
+    for part, seconds in parts.items():
+        print(f"  {part:<45} {len(seconds)} x, mean {np.mean(seconds):7.0f} s, total {np.sum(seconds) / 60:6.1f} min")
+
+
+def epochs_table(rows):
+    """Markdown: per architecture and image sample, the last column's mean |Spearman| (over seeds)
+    per method and training length, with the models' test accuracy, next to the original's."""
+    lines = []
+    for arch in ("cnn", "mlp"):
+        samples = sorted({r["images"] for r in rows if r["architecture"] == arch}, key=lambda s: int(s.split("-")[0]))
+        for images in samples:
+            mine = [r for r in rows if r["architecture"] == arch and r["images"] == images
+                    and r["metric"] == "spearman_abs"]
+            lengths = sorted({r["epochs"] for r in mine})
+            seeds = sorted({r["seed"] for r in mine})
+            lines += ["", f"{arch.upper()} MNIST, cascading last column by training length, images {images}, "
+                      f"seeds {', '.join(map(str, seeds))}:", "",
+                      "| method | original | " + " | ".join(f"{e} epochs" for e in lengths) + " |",
+                      "|---|---|" + "---|" * len(lengths)]
+            accuracy = [np.mean([r["test_accuracy"] for r in mine if r["epochs"] == e]) for e in lengths]
+            lines.append(f"| test accuracy | {ORIGINAL_ACCURACY[arch]} | " + " | ".join(f"{a:.3f}" for a in accuracy) + " |")
+            for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in mine)]:
+                values = [np.mean([r["mean"] for r in mine if r["method"] == method and r["epochs"] == e])
+                          for e in lengths]
+                lines.append(f"| {LABELS[method]} | {ORIGINAL_CASCADE[arch].get(method, '–')} | "
+                             + " | ".join(f"{v:.3f}" for v in values) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -287,6 +334,9 @@ def main(argv=None):
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["default"],
                    help="default: the original evaluation; tf1_resize: GradCAM upsampled as PAIR 0.0.4 (GradCAM "
                         "and Guided GradCAM only); fixed_class: the trained model's class at every state")
+    p.add_argument("--epochs", nargs="+", type=int, default=None,
+                   help="instead of the seed study: models trained for each of these epoch counts (named "
+                        "<arch>_<data>_e<E>_seed<S>; cascading only): the training length's effect on the last column")
     p.add_argument("--no-train", action="store_true", help="skip missing models instead of training them")
     p.add_argument("--collect", action="store_true",
                    help="train and run nothing: collect the runs already in --results into the CSV and figure")
@@ -301,24 +351,35 @@ def main(argv=None):
     args.data_root = os.path.abspath(args.data_root)
 
     rows, costs = [], []
+    sweep_rows = []   # --epochs: the training length's effect (cascading only)
     for seed in args.seeds:
         for data in args.data:
             for arch in args.archs:
-                folder = ensure_model(args, arch, data, False, seed, costs)
-                random_folder = (ensure_model(args, arch, data, True, seed, costs)
-                                 if data in args.random_label_data else None)
-                for variant in args.variants:
-                    extra, tests = VARIANTS[variant]
-                    if "gradcam" in extra and arch != "cnn":
-                        continue  # GradCAM needs a convolutional layer
-                    for noise in args.noise:
-                        for first in args.first_images:
-                            for test, models in (("cascading", (folder, None)), ("data", (folder, random_folder))):
-                                if test in tests and all(models[:1 + (test == "data")]):
-                                    out = ensure_run(args, test, *models, seed, first, noise, costs, variant)
-                                    if out is None:
-                                        continue
-                                    rows += last_column(out, test, data, arch, seed, first, args.images, noise, variant)
+                for epochs in args.epochs or [None]:
+                    folder = ensure_model(args, arch, data, False, seed, costs, epochs)
+                    random_folder = (ensure_model(args, arch, data, True, seed, costs)
+                                     if data in args.random_label_data and epochs is None else None)
+                    for variant in args.variants:
+                        extra, tests = VARIANTS[variant]
+                        if "gradcam" in extra and arch != "cnn":
+                            continue  # GradCAM needs a convolutional layer
+                        for noise in args.noise:
+                            for first in args.first_images:
+                                for test, models in (("cascading", (folder, None)), ("data", (folder, random_folder))):
+                                    if test in tests and all(models[:1 + (test == "data")]):
+                                        out = ensure_run(args, test, *models, seed, first, noise, costs, variant)
+                                        if out is None:
+                                            continue
+                                        found = last_column(out, test, data, arch, seed, first, args.images, noise,
+                                                            variant, epochs)
+                                        (sweep_rows if epochs else rows).extend(found)
+    if args.epochs:
+        if not sweep_rows:
+            sys.exit("no results: no models present (and --no-train)")
+        print("wrote", write_csv(sweep_rows, args.csv))
+        print(epochs_table(sweep_rows))
+        print_costs(costs)
+        return sweep_rows
     if not rows:
         sys.exit("no results: no models present (and --no-train)")
     print("wrote", write_csv(rows, args.csv))
@@ -326,13 +387,7 @@ def main(argv=None):
     for variant in args.variants:
         for noise in args.noise:
             print(spread_tables(rows, noise, variant))
-    print("\ncost (seconds; training times from each model's metadata.json, checks as run here):")
-    parts = {}
-    for c in costs:
-        if c["seconds"] is not None:
-            parts.setdefault(c["part"], []).append(c["seconds"])
-    for part, seconds in parts.items():
-        print(f"  {part:<45} {len(seconds)} x, mean {np.mean(seconds):7.0f} s, total {np.sum(seconds) / 60:6.1f} min")
+    print_costs(costs)
     return rows
 
 

@@ -58,3 +58,25 @@ def test_data_randomization_reads_the_random_label_state(seed_spread, tmp_path):
         {"summary": {"gradient": {"true labels": cell(1.0), "random labels": cell(0.2)}}, "settings": {}}, sort_keys=True))
     rows = seed_spread.last_column(str(folder), "data", "mnist", "mlp", 0, 10, 10, "per-state")
     assert [(r["step"], r["mean"], r["original"]) for r in rows] == [("random labels", 0.2, 0.60), ("random labels", 0.2, "")]
+
+
+def test_training_length_sweep_table(seed_spread, tmp_path):
+    """--epochs: rows carry each model's training length and test accuracy (from its metadata.json),
+    and the table averages over seeds per length."""
+    rows = []
+    for epochs, gbp, accuracy in ((10, (0.30, 0.40), 0.95), (50, (0.20, 0.22), 0.96)):
+        for seed, value in enumerate(gbp):
+            model = tmp_path / f"mlp_mnist_e{epochs}_seed{seed}"
+            model.mkdir()
+            (model / "metadata.json").write_text(json.dumps({"epochs": epochs, "accuracy": {"test": accuracy}}))
+            out = fake_run(tmp_path / f"run_e{epochs}_s{seed}", {"guided_backprop": (value, 0.1)})
+            summary = json.loads((out / "summary.json").read_text())
+            (out / "summary.json").write_text(json.dumps({**summary, "model": str(model)}))
+            rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", seed, 0, 10, "per-state")
+    assert {(r["epochs"], r["test_accuracy"]) for r in rows} == {(10, 0.95), (50, 0.96)}
+    lines = {line.split(" | ")[0]: line for line in seed_spread.epochs_table(rows).splitlines() if line.startswith("| ")}
+    assert lines["| method"] == "| method | original | 10 epochs | 50 epochs |"
+    assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 |"
+    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 |"
+    assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
+    assert seed_spread.model_name("cnn", "mnist", True, 0) == "cnn_mnist_randlabels_seed0"
