@@ -182,3 +182,24 @@ def test_report_bytes_do_not_depend_on_grouping_or_workers_and_a_removed_part_is
     run(tmp_path / "pool", "--images-per-task", "2", "--workers", "2")
     assert image_parts(tmp_path / "pool") == ["images-000000-000001.npz", "images-000002-000003.npz"]
     assert report_files(tmp_path / "pool") == expected
+
+
+def test_cascading_curves_give_every_line_its_own_style():
+    """Nine methods and three controls: twelve lines, no two with the same colour and line style, and
+    no method drawn in the grey or black the controls use."""
+    import matplotlib.colors as mcolors
+
+    from sanity_checks.report import cascade_figure
+
+    methods = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
+               "guided_backprop", "gradcam", "guided_gradcam"]
+    names = methods + [EDGE, RANDOM, INPUT_NOISE]
+    rows = [{"check": "mprt", "order": "top-down", "metric": "spearman_abs", "method": name, "step_index": k,
+             "state": f"s{k}", "value": 1.0 - k / 4} for name in names for k in range(3)]
+    fig = cascade_figure(rows, names)
+    lines = [line for line in fig.axes[0].get_lines() if line.get_label() and not line.get_label().startswith("_")]
+    assert len(lines) == 12
+    styles = {(mcolors.to_hex(line.get_color()), line.get_linestyle()) for line in lines}
+    assert len(styles) == 12
+    controls = {"#000000", "#808080", mcolors.to_hex("tab:gray")}
+    assert not any(mcolors.to_hex(line.get_color()) in controls for line in lines[:9])

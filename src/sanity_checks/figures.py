@@ -25,6 +25,20 @@ def image_axes(axes, titles=None, fontsize=9):
             ax.set_title(t, fontsize=fontsize, rotation=45 if slant else 0, ha="left" if slant else "center")
 
 
+#: Line colours for methods: tab10 without its grey (kept for controls and baselines).
+METHOD_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+                 "tab:olive", "tab:cyan")
+
+
+def method_styles(names):
+    """One distinct line style per name: the nine colours, then the same colours dashed, dotted, ...
+
+    Never grey or black, which the figures keep for controls (edge detector, random maps)."""
+    dashes = ("-", "--", ":", "-.")
+    return {name: dict(color=METHOD_COLORS[i % len(METHOD_COLORS)], ls=dashes[(i // len(METHOD_COLORS)) % len(dashes)])
+            for i, name in enumerate(names)}
+
+
 def training_curves(history, title=""):
     """Validation accuracy and last-batch loss per epoch (``history`` from ``train.train``)."""
     epochs = [h["epoch"] for h in history]
@@ -106,12 +120,14 @@ def similarity_curves(summary, step_labels, methods, metric, labels=None, title=
     if own_figure:
         fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(step_labels) + 2), 3.6))
     x = np.arange(len(step_labels))
+    styles = method_styles([m for m in methods if m != "edge"])
     for method in methods:
         stats = [summary[method][s][metric] for s in step_labels]
         mean = np.array([s["mean"] for s in stats])
         std = np.array([s["std"] for s in stats])
-        ax.plot(x, mean, marker="o", ms=3, label=labels.get(method, method))
-        ax.fill_between(x, mean - std, mean + std, alpha=0.15)
+        style = styles.get(method, dict(color="black", ls="--"))   # the edge detector: a black dashed control
+        ax.plot(x, mean, marker="o", ms=3, label=labels.get(method, method), **style)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.15, color=style["color"])
     ax.axhline(0, color="gray", lw=0.5)
     ax.set_xticks(x)
     ax.set_xticklabels(step_labels, rotation=60, ha="right", fontsize=7)

@@ -380,16 +380,20 @@ def write_report(out, rows, names, settings, header, seed, figures_written, skip
 def cascade_figure(rows, names, metric="spearman_abs"):
     import matplotlib.pyplot as plt
 
+    from .figures import method_styles
+
     orders = sorted({r["order"] for r in rows if r["check"] == "mprt"}, reverse=True)
     fig, axes = plt.subplots(1, len(orders), figsize=(5.2 * len(orders), 4), squeeze=False, sharey=True)
     for ax, order in zip(axes[0], orders):
         sel = [r for r in rows if r["check"] == "mprt" and r["order"] == order and r["metric"] == metric]
         steps = sorted({(r["step_index"], r["state"]) for r in sel})
+        controls = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
+                    INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}
+        styles = {**method_styles([n for n in names if n not in controls]), **controls}
         for name in names:
             means = [np.mean([r["value"] for r in sel if r["method"] == name and r["step_index"] == k])
                      for k, _ in steps]
-            style = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
-                     INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}.get(name, {})
+            style = styles[name]
             ax.plot(range(len(steps)), means, marker="o", ms=3, label=label(name), **style)
         ax.set_xticks(range(len(steps)))
         ax.set_xticklabels([s for _, s in steps], rotation=60, ha="right", fontsize=7)
