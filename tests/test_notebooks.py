@@ -27,3 +27,24 @@ def test_notebook_executes(path, monkeypatch):
     images = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
               if "image/png" in out.get("data", {})]
     assert images, "a notebook shows at least one figure"
+
+
+def test_fashion_joins_the_data_randomization_notebook_only_with_its_trained_models(tmp_path, monkeypatch):
+    """At the full setting the notebook runs Fashion-MNIST only when all four trained models are there
+    (demo.trained_models_present), under models_dir or $SANITY_CHECKS_MODELS."""
+    from sanity_checks.demo import trained_models_present
+    from sanity_checks.model import METADATA_NAME
+
+    monkeypatch.delenv("SANITY_CHECKS_MODELS", raising=False)
+    names = ["cnn_fashion", "mlp_fashion", "cnn_fashion_randlabels", "mlp_fashion_randlabels"]
+    for name in names[:3]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / METADATA_NAME).write_text("{}")
+    assert trained_models_present("fashion", models_dir=str(tmp_path))
+    assert not trained_models_present("fashion", randlabels=True, models_dir=str(tmp_path))
+    (tmp_path / names[3]).mkdir()
+    (tmp_path / names[3] / METADATA_NAME).write_text("{}")
+    assert trained_models_present("fashion", randlabels=True, models_dir=str(tmp_path))
+    monkeypatch.setenv("SANITY_CHECKS_MODELS", str(tmp_path))
+    assert trained_models_present("fashion", randlabels=True, models_dir="nowhere")
+    assert not trained_models_present("mnist", models_dir=str(tmp_path))

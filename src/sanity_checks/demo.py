@@ -53,6 +53,14 @@ def model_folder(arch, data, randlabels=False, models_dir="models", quick=False,
                        data_root=data_root)
 
 
+def trained_models_present(data, archs=("cnn", "mlp"), randlabels=False, models_dir="models"):
+    """Whether every trained ``<arch>_<data>`` (and, with ``randlabels``, ``<arch>_<data>_randlabels``)
+    is under ``models_dir`` (or ``$SANITY_CHECKS_MODELS``), as :func:`model_folder` looks for them."""
+    models_dir = os.environ.get("SANITY_CHECKS_MODELS") or models_dir
+    names = [f"{arch}_{data}{suffix}" for arch in archs for suffix in ([""] + (["_randlabels"] if randlabels else []))]
+    return all(os.path.exists(os.path.join(models_dir, name, METADATA_NAME)) for name in names)
+
+
 def main(argv=None):
     """Quick models, then the cascading randomization and the data randomization test on them."""
     from .data import load_dataset
