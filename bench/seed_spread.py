@@ -228,6 +228,36 @@ def spread_tables(rows, noise, variant="default"):
     return "\n".join(lines)
 
 
+def sample_tables(rows, noise, min_samples=3):
+    """Markdown: for each model (architecture, seed) run on at least ``min_samples`` disjoint image
+    samples, per method the spread of the 10-image mean over the samples (the image sample's share of
+    the spread), and whether the original's number falls inside it."""
+    lines = []
+    for test in ("cascading", "data"):
+        for arch in ("cnn", "mlp"):
+            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
+                    and r["noise"] == noise and r["variant"] == "default" and r["metric"] == "spearman_abs"]
+            for seed in sorted({r["seed"] for r in mine}):
+                of_seed = [r for r in mine if r["seed"] == seed]
+                samples = sorted({r["first_image"] for r in of_seed})
+                if len(samples) < min_samples:
+                    continue
+                lines += ["", f"{arch.upper()} MNIST seed {seed}, {test}, last column, {len(samples)} disjoint samples "
+                          f"of {of_seed[0]['n']} test images (first images {', '.join(map(str, samples))}), noise {noise}:", "",
+                          "| method | original ABS | mean over samples | std | min-max | original inside? |",
+                          "|---|---|---|---|---|---|"]
+                original_of = ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA
+                for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in of_seed)]:
+                    values = [r["mean"] for r in of_seed if r["method"] == method]
+                    original = original_of[arch].get(method)
+                    low, high = min(values), max(values)
+                    inside = "–" if original is None else (
+                        "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})")
+                    lines.append(f"| {LABELS[method]} | {'–' if original is None else original} | {np.mean(values):.3f} "
+                                 f"| {np.std(values, ddof=1):.3f} | {low:.3f}-{high:.3f} | {inside} |")
+    return "\n".join(lines)
+
+
 def figure(rows, noise, path):
     """Per method: our seeds as dots (filled: images 0-9, open: 10-19, green: Fashion-MNIST), the
     original's value as a red bar; rows: cascading last column and data randomization, columns: CNN, MLP."""
@@ -387,6 +417,8 @@ def main(argv=None):
     for variant in args.variants:
         for noise in args.noise:
             print(spread_tables(rows, noise, variant))
+    for noise in args.noise:
+        print(sample_tables(rows, noise))
     print_costs(costs)
     return rows
 

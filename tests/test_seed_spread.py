@@ -80,3 +80,16 @@ def test_training_length_sweep_table(seed_spread, tmp_path):
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 |"
     assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
     assert seed_spread.model_name("cnn", "mnist", True, 0) == "cnn_mnist_randlabels_seed0"
+
+
+def test_image_sample_table(seed_spread, tmp_path):
+    """Three disjoint image samples of one model: the spread of their means, original inside or not."""
+    rows = []
+    for first, (gbp, ig_sg) in zip((0, 10, 20), ((0.20, 0.40), (0.22, 0.45), (0.18, 0.50))):
+        out = fake_run(tmp_path / f"s{first}", {"guided_backprop": (gbp, 0.3), "ig_smoothgrad": (ig_sg, 0.0)})
+        rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", 0, first, 10, "per-state")
+    lines = {line.split(" | ")[0]: line for line in seed_spread.sample_tables(rows, "per-state").splitlines()
+             if line.startswith("| ")}
+    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.200 | 0.020 | 0.180-0.220 | no (-0.136) |"
+    assert lines["| IG-SmoothGrad"] == "| IG-SmoothGrad | 0.345 | 0.450 | 0.050 | 0.400-0.500 | no (-0.055) |"
+    assert seed_spread.sample_tables(rows[:4], "per-state") == ""   # one sample: no table
