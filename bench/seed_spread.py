@@ -221,7 +221,8 @@ def spread_tables(rows, noise, variant="default"):
                 elif len(seeds) < 2:   # one seed: no spread to fall inside, only the difference
                     inside = f"one seed ({original - np.mean(everything):+.3f})"
                 else:
-                    low, high = min(everything), max(everything)
+                    # the original's numbers have 3 decimals: compare at that precision
+                    low, high = round(min(everything), 3), round(max(everything), 3)
                     inside = "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
                 lines.append(f"| {LABELS[method]} | {original if original != '' else '–'} | " + " | ".join(cells)
                              + f" | {inside} | " + " | ".join(signed) + " |")
@@ -250,7 +251,7 @@ def sample_tables(rows, noise, min_samples=3):
                 for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in of_seed)]:
                     values = [r["mean"] for r in of_seed if r["method"] == method]
                     original = original_of[arch].get(method)
-                    low, high = min(values), max(values)
+                    low, high = round(min(values), 3), round(max(values), 3)
                     inside = "–" if original is None else (
                         "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})")
                     lines.append(f"| {LABELS[method]} | {'–' if original is None else original} | {np.mean(values):.3f} "
