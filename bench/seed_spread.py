@@ -245,7 +245,7 @@ def sample_tables(rows, noise, min_samples=3):
                     continue
                 lines += ["", f"{arch.upper()} MNIST seed {seed}, {test}, last column, {len(samples)} disjoint samples "
                           f"of {of_seed[0]['n']} test images (first images {', '.join(map(str, samples))}), noise {noise}:", "",
-                          "| method | original ABS | mean over samples | std | min-max | original inside? |",
+                          "| method | original ABS | mean over samples | std | [min, max] | original inside? |",
                           "|---|---|---|---|---|---|"]
                 original_of = ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA
                 for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in of_seed)]:
@@ -255,7 +255,7 @@ def sample_tables(rows, noise, min_samples=3):
                     inside = "–" if original is None else (
                         "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})")
                     lines.append(f"| {LABELS[method]} | {'–' if original is None else original} | {np.mean(values):.3f} "
-                                 f"| {np.std(values, ddof=1):.3f} | {low:.3f}-{high:.3f} | {inside} |")
+                                 f"| {np.std(values, ddof=1):.3f} | [{low:.3f}, {high:.3f}] | {inside} |")
     return "\n".join(lines)
 
 

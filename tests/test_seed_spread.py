@@ -90,10 +90,10 @@ def test_image_sample_table(seed_spread, tmp_path):
         rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", 0, first, 10, "per-state")
     lines = {line.split(" | ")[0]: line for line in seed_spread.sample_tables(rows, "per-state").splitlines()
              if line.startswith("| ")}
-    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.200 | 0.020 | 0.180-0.220 | no (-0.136) |"
-    assert lines["| IG-SmoothGrad"] == "| IG-SmoothGrad | 0.345 | 0.450 | 0.050 | 0.400-0.500 | no (-0.055) |"
+    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.200 | 0.020 | [0.180, 0.220] | no (-0.136) |"
+    assert lines["| IG-SmoothGrad"] == "| IG-SmoothGrad | 0.345 | 0.450 | 0.050 | [0.400, 0.500] | no (-0.055) |"
     assert seed_spread.sample_tables(rows[:4], "per-state") == ""   # one sample: no table
     # the original has three decimals: 0.3449 rounds to it, and counts as inside
     out = fake_run(tmp_path / "s30", {"guided_backprop": (0.2, 0.3), "ig_smoothgrad": (0.3449, 0.0)})
     rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", 0, 30, 10, "per-state")
-    assert "| 0.345-0.500 | yes |" in seed_spread.sample_tables(rows, "per-state")
+    assert "| [0.345, 0.500] | yes |" in seed_spread.sample_tables(rows, "per-state")
