@@ -54,6 +54,13 @@ ORIGINAL_CASCADE = {
     "mlp": {"gradient": 0.020, "smoothgrad": 0.025, "guided_backprop": 0.044, "integrated_gradients": 0.993,
             "gradient_x_input": 0.993, "ig_smoothgrad": 0.345},
 }
+#: The other stored run of the original CNN notebook (its repository at commit e59acba; ORIGINAL_CASCADE
+#: is from commit e7202036, REFERENCE A6): the original's own run-to-run spread, last column.
+ORIGINAL_CASCADE_OTHER_RUN = {
+    "cnn": {"gradient": 0.099, "smoothgrad": 0.213, "guided_backprop": 0.451, "gradcam": 0.151,
+            "guided_gradcam": 0.246, "integrated_gradients": 0.992, "gradient_x_input": 0.992,
+            "ig_smoothgrad": 0.338},
+}
 #: REFERENCE A7: the original's random-label bar charts (digit 0), |Spearman| read off the PNGs (approximate).
 ORIGINAL_DATA = {
     "cnn": {"gradient": 0.17, "smoothgrad": 0.24, "guided_backprop": 0.57, "gradcam": 0.02, "guided_gradcam": 0.57,
@@ -260,8 +267,9 @@ def sample_tables(rows, noise, min_samples=3):
 
 
 def figure(rows, noise, path):
-    """Per method: our seeds as dots (filled: images 0-9, open: 10-19, green: Fashion-MNIST), the
-    original's value as a red bar; rows: cascading last column and data randomization, columns: CNN, MLP."""
+    """Per method: our seeds as dots (filled: images 0-9, open: other 10-image samples, green:
+    Fashion-MNIST), the original's value as a red bar (dashed: its other stored run); rows: cascading
+    last column and data randomization, columns: CNN, MLP."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -278,22 +286,30 @@ def figure(rows, noise, path):
             samples = sorted({(r["data"], r["first_image"], r["images"]) for r in mine},
                              key=lambda s: (s[0] != "mnist", s[1]))
             width = 0.6 / max(1, len(samples))
+            labelled = set()
             for k, (data, first, images) in enumerate(samples):
                 color = "tab:blue" if data == "mnist" else "tab:green"
+                label = f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} " + (
+                    "images 0-9, one dot per seed" if first == 0 else "other 10-image samples")
                 for x, method in enumerate(methods):
                     values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
                               and r["first_image"] == first]
                     xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
                     ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
                                facecolors=color if first == 0 else "none", linewidths=1,
-                               label=f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} images {images}"
-                               if x == 0 else None)
+                               label=None if label in labelled else label)
+                    labelled.add(label)
             for x, method in enumerate(methods):
                 original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch].get(method)
                 if original is not None:
                     ax.hlines(original, x - 0.38, x + 0.38, colors="tab:red", linewidth=2, zorder=4,
-                              label="original" if x == 0 or not ax.get_legend_handles_labels()[1].count("original")
+                              label="original" if not ax.get_legend_handles_labels()[1].count("original")
                               else None)
+                other = ORIGINAL_CASCADE_OTHER_RUN.get(arch, {}).get(method) if test == "cascading" else None
+                if other is not None:
+                    ax.hlines(other, x - 0.38, x + 0.38, colors="tab:red", linewidth=1.2, linestyles="dashed",
+                              zorder=4, label="original, its other stored run"
+                              if not ax.get_legend_handles_labels()[1].count("original, its other stored run") else None)
             ax.set_xticks(range(len(methods)))
             ax.set_xticklabels([LABELS[m] for m in methods], rotation=35, ha="right", fontsize=8)
             ax.set_ylim(-0.1, 1.05)
@@ -304,7 +320,7 @@ def figure(rows, noise, path):
                 ax.set_ylabel("mean |Spearman| over 10 images")
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"Training-seed spread (one dot per seed; noise {noise}) against the original's one model",
+    fig.suptitle(f"Training-seed and image-sample spread (noise {noise}) against the original's numbers",
                  fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
