@@ -97,3 +97,28 @@ def test_image_sample_table(seed_spread, tmp_path):
     out = fake_run(tmp_path / "s30", {"guided_backprop": (0.2, 0.3), "ig_smoothgrad": (0.3449, 0.0)})
     rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", 0, 30, 10, "per-state")
     assert "| [0.345, 0.500] | yes |" in seed_spread.sample_tables(rows, "per-state")
+
+
+def test_first_layer_drift_is_one_at_initialization_and_sees_grown_rows(tmp_path):
+    """bench/first_layer_drift.py: an MLP at its initial draw has ratio ~1; doubling the rows of the
+    inked pixels doubles it."""
+    import numpy as np
+
+    from sanity_checks.model import GraphModel
+
+    spec = importlib.util.spec_from_file_location("first_layer_drift", REPO / "bench" / "first_layer_drift.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    x_train = np.zeros((50, 28, 28, 1), np.float32)
+    x_train[:, 10:18, 10:18] = 1.0                      # 64 pixels inked in every image, the rest blank
+    with GraphModel("mlp", seed=0) as model:
+        model.save(str(tmp_path / "init"))
+        weights = model.get_weights()
+        inked = x_train[0].reshape(-1) > 0
+        weights["mlp/hidden1/weights"][inked] *= 2.0
+        model.set_weights(weights)
+        model.save(str(tmp_path / "grown"))
+    on, off, ratio = module.drift(str(tmp_path / "init"), x_train)
+    assert abs(ratio - 1.0) < 0.05 and on > 0
+    _, _, grown = module.drift(str(tmp_path / "grown"), x_train)
+    assert abs(grown / ratio - 2.0) < 1e-4
