@@ -160,7 +160,7 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs, var
     return out
 
 
-def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default", epochs=None):
+def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default"):
     """The CSV rows of one run: per method and metric, the mean over images at the last state."""
     with open(os.path.join(out, "summary.json")) as f:
         everything = json.load(f)
@@ -168,7 +168,7 @@ def last_column(out, test, data, arch, seed, first, n_images, noise, variant="de
     if os.path.exists(os.path.join(everything.get("model", ""), "metadata.json")):
         with open(os.path.join(everything["model"], "metadata.json")) as f:
             metadata = json.load(f)
-    epochs = epochs or metadata.get("epochs", "")
+    epochs = metadata.get("epochs", "")
     accuracy = metadata.get("accuracy", {}).get("test", "")
     summary = everything["summary"]
     # summary.json's keys are sorted: the last state is named by the settings
@@ -194,6 +194,13 @@ def write_csv(rows, path):
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def inside(original, values):
+    """Whether the original's number (three decimals) lies in [min, max] of ``values`` at that
+    precision: 'yes', or 'no (<original minus the nearer bound>)'."""
+    low, high = round(min(values), 3), round(max(values), 3)
+    return "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
 
 
 def spread_tables(rows, noise, variant="default"):
@@ -224,15 +231,13 @@ def spread_tables(rows, noise, variant="default"):
                             everything += values
                 original = next((r["original"] for r in mine if r["method"] == method and r["original"] != ""), "")
                 if original == "":
-                    inside = "–"
+                    verdict = "–"
                 elif len(seeds) < 2:   # one seed: no spread to fall inside, only the difference
-                    inside = f"one seed ({original - np.mean(everything):+.3f})"
+                    verdict = f"one seed ({original - np.mean(everything):+.3f})"
                 else:
-                    # the original's numbers have 3 decimals: compare at that precision
-                    low, high = round(min(everything), 3), round(max(everything), 3)
-                    inside = "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
+                    verdict = inside(original, everything)
                 lines.append(f"| {LABELS[method]} | {original if original != '' else '–'} | " + " | ".join(cells)
-                             + f" | {inside} | " + " | ".join(signed) + " |")
+                             + f" | {verdict} | " + " | ".join(signed) + " |")
     return "\n".join(lines)
 
 
@@ -258,11 +263,9 @@ def sample_tables(rows, noise, min_samples=3):
                 for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in of_seed)]:
                     values = [r["mean"] for r in of_seed if r["method"] == method]
                     original = original_of[arch].get(method)
-                    low, high = round(min(values), 3), round(max(values), 3)
-                    inside = "–" if original is None else (
-                        "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})")
+                    verdict = "–" if original is None else inside(original, values)
                     lines.append(f"| {LABELS[method]} | {'–' if original is None else original} | {np.mean(values):.3f} "
-                                 f"| {np.std(values, ddof=1):.3f} | [{low:.3f}, {high:.3f}] | {inside} |")
+                                 f"| {np.std(values, ddof=1):.3f} | [{min(values):.3f}, {max(values):.3f}] | {verdict} |")
     return "\n".join(lines)
 
 
@@ -418,7 +421,7 @@ def main(argv=None):
                                         if out is None:
                                             continue
                                         found = last_column(out, test, data, arch, seed, first, args.images, noise,
-                                                            variant, epochs)
+                                                            variant)
                                         (sweep_rows if epochs else rows).extend(found)
     if args.epochs:
         if not sweep_rows:

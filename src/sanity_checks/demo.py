@@ -43,9 +43,8 @@ def model_folder(arch, data, randlabels=False, models_dir="models", quick=False,
     The environment variable ``SANITY_CHECKS_MODELS``, when set, replaces ``models_dir`` (models
     kept outside the repository, e.g. ``make notebooks MODELS=/data/models``)."""
     models_dir = os.environ.get("SANITY_CHECKS_MODELS") or models_dir
-    name = f"{arch}_{data}" + ("_randlabels" if randlabels else "")
-    full = os.path.join(models_dir, name)
-    if not quick and os.path.exists(os.path.join(full, METADATA_NAME)):
+    full = os.path.join(models_dir, f"{arch}_{data}" + ("_randlabels" if randlabels else ""))
+    if not quick and _is_trained(arch, data, randlabels, models_dir):
         return full
     print(f"{full} not found{' (or quick mode)' if quick else ''}: using a quick model; train the full one with "
           f"src/train_{arch}_models.py --data {data}{' --randlabels' if randlabels else ''}")
@@ -53,12 +52,18 @@ def model_folder(arch, data, randlabels=False, models_dir="models", quick=False,
                        data_root=data_root)
 
 
+def _is_trained(arch, data, randlabels, models_dir):
+    """Whether the trained model folder ``<models_dir>/<arch>_<data>[_randlabels]`` is there."""
+    name = f"{arch}_{data}" + ("_randlabels" if randlabels else "")
+    return os.path.exists(os.path.join(models_dir, name, METADATA_NAME))
+
+
 def trained_models_present(data, archs=("cnn", "mlp"), randlabels=False, models_dir="models"):
     """Whether every trained ``<arch>_<data>`` (and, with ``randlabels``, ``<arch>_<data>_randlabels``)
     is under ``models_dir`` (or ``$SANITY_CHECKS_MODELS``), as :func:`model_folder` looks for them."""
     models_dir = os.environ.get("SANITY_CHECKS_MODELS") or models_dir
-    names = [f"{arch}_{data}{suffix}" for arch in archs for suffix in ([""] + (["_randlabels"] if randlabels else []))]
-    return all(os.path.exists(os.path.join(models_dir, name, METADATA_NAME)) for name in names)
+    return all(_is_trained(arch, data, labels, models_dir) for arch in archs
+               for labels in ((False, True) if randlabels else (False,)))
 
 
 def main(argv=None):

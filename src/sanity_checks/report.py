@@ -383,13 +383,13 @@ def cascade_figure(rows, names, metric="spearman_abs"):
     from .figures import method_styles
 
     orders = sorted({r["order"] for r in rows if r["check"] == "mprt"}, reverse=True)
+    controls = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
+                INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}
+    styles = {**method_styles([n for n in names if n not in controls]), **controls}
     fig, axes = plt.subplots(1, len(orders), figsize=(5.2 * len(orders), 4), squeeze=False, sharey=True)
     for ax, order in zip(axes[0], orders):
         sel = [r for r in rows if r["check"] == "mprt" and r["order"] == order and r["metric"] == metric]
         steps = sorted({(r["step_index"], r["state"]) for r in sel})
-        controls = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
-                    INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}
-        styles = {**method_styles([n for n in names if n not in controls]), **controls}
         for name in names:
             means = [np.mean([r["value"] for r in sel if r["method"] == name and r["step_index"] == k])
                      for k, _ in steps]
