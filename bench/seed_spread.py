@@ -70,11 +70,14 @@ ORIGINAL_DATA = {
 }
 #: REFERENCE A4 (paper, App. B): the original models' test accuracy.
 ORIGINAL_ACCURACY = {"cnn": 0.992, "mlp": 0.987}
+#: REFERENCE A4: the original trained on 55,000 digits, 50 epochs of batches of 50.
+ORIGINAL_STEPS = 55_000
+DATA_LABELS = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
 METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
                 "guided_backprop", "gradcam", "guided_gradcam", "edge"]
 METRICS = ("spearman_abs", "spearman_signed")
 CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "epochs",
-               "test_accuracy", "method",
+               "train_images", "steps", "test_accuracy", "method",
                "metric", "step", "mean", "std", "n", "original")
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
 #: name -> (extra options of the runners, tests it applies to).
@@ -168,7 +171,9 @@ def last_column(out, test, data, arch, seed, first, n_images, noise, variant="de
     if os.path.exists(os.path.join(everything.get("model", ""), "metadata.json")):
         with open(os.path.join(everything["model"], "metadata.json")) as f:
             metadata = json.load(f)
-    epochs = metadata.get("epochs", "")
+    epochs, n_train = metadata.get("epochs", ""), metadata.get("n_train", "")
+    # Adam steps: one per batch, n_train // batch_size batches per epoch (sanity_checks.train.batches)
+    steps = epochs * max(1, n_train // metadata["batch_size"]) if epochs and n_train and "batch_size" in metadata else ""
     accuracy = metadata.get("accuracy", {}).get("test", "")
     summary = everything["summary"]
     # summary.json's keys are sorted: the last state is named by the settings
@@ -180,7 +185,8 @@ def last_column(out, test, data, arch, seed, first, n_images, noise, variant="de
             stats = summary[method][step][metric]
             rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
                          "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
-                         "variant": variant, "epochs": epochs, "test_accuracy": accuracy,
+                         "variant": variant, "epochs": epochs, "train_images": n_train, "steps": steps,
+                         "test_accuracy": accuracy,
                          "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
                          "std": round(stats["std"], 6), "n": stats["n"],
                          "original": original.get(method, "") if metric == "spearman_abs" else ""})
@@ -209,14 +215,14 @@ def spread_tables(rows, noise, variant="default"):
     lines = []
     for test, title in (("cascading", "cascading randomization, last column"),
                         ("data", "data randomization (random-label model)")):
-        for arch in ("cnn", "mlp"):
-            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
+        for data, arch in [(d, a) for d in DATA_LABELS for a in ("cnn", "mlp")]:
+            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == data
                     and r["noise"] == noise and r["variant"] == variant]
             if not mine:
                 continue
             samples = sorted({r["images"] for r in mine}, key=lambda s: int(s.split("-")[0]))
             seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()} MNIST, {title}, noise {noise}, {variant}, seeds {', '.join(map(str, seeds))}:", "",
+            lines += ["", f"{arch.upper()} {DATA_LABELS[data]}, {title}, noise {noise}, {variant}, seeds {', '.join(map(str, seeds))}:", "",
                       "| method | original ABS | " + " | ".join(f"ABS images {s}" for s in samples)
                       + " | original inside? | " + " | ".join(f"signed images {s}" for s in samples) + " |",
                       "|---|---|" + "---|" * (2 * len(samples) + 1)]
@@ -340,28 +346,33 @@ def print_costs(costs):
         print(f"  {part:<45} {len(seconds)} x, mean {np.mean(seconds):7.0f} s, total {np.sum(seconds) / 60:6.1f} min")
 
 
-def epochs_table(rows):
+def training_table(rows):
     """Markdown: per architecture and image sample, the last column's mean |Spearman| (over seeds)
-    per method and training length, with the models' test accuracy, next to the original's."""
+    per method and training condition (data set, training images, epochs; the Adam steps follow),
+    with the models' test accuracy, next to the original's (MNIST, 55,000 digits, 50 epochs)."""
     lines = []
     for arch in ("cnn", "mlp"):
         samples = sorted({r["images"] for r in rows if r["architecture"] == arch}, key=lambda s: int(s.split("-")[0]))
         for images in samples:
             mine = [r for r in rows if r["architecture"] == arch and r["images"] == images
                     and r["metric"] == "spearman_abs"]
-            lengths = sorted({r["epochs"] for r in mine})
+            conditions = sorted({(r["data"], r["train_images"], r["epochs"]) for r in mine},
+                                key=lambda c: (c[0] != "mnist", c[0], c[1] or 0, c[2] or 0))
+            of = {c: [r for r in mine if (r["data"], r["train_images"], r["epochs"]) == c] for c in conditions}
             seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()} MNIST, cascading last column by training length, images {images}, "
+            lines += ["", f"{arch.upper()}, cascading last column by training, images {images}, "
                       f"seeds {', '.join(map(str, seeds))}:", "",
-                      "| method | original | " + " | ".join(f"{e} epochs" for e in lengths) + " |",
-                      "|---|---|" + "---|" * len(lengths)]
-            accuracy = [np.mean([r["test_accuracy"] for r in mine if r["epochs"] == e]) for e in lengths]
+                      "| method | original (MNIST) | " + " | ".join(
+                          f"{DATA_LABELS[d]}{f' {n:,} images' if n else ''}, {e} epochs" for d, n, e in conditions) + " |",
+                      "|---|---|" + "---|" * len(conditions)]
+            steps = [of[c][0]["steps"] for c in conditions]
+            lines.append(f"| Adam steps | {ORIGINAL_STEPS:,} | " + " | ".join(f"{s:,}" if s else "–" for s in steps) + " |")
+            accuracy = [np.mean([r["test_accuracy"] for r in of[c]]) for c in conditions]
             lines.append(f"| test accuracy | {ORIGINAL_ACCURACY[arch]} | " + " | ".join(f"{a:.3f}" for a in accuracy) + " |")
             for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in mine)]:
-                values = [np.mean([r["mean"] for r in mine if r["method"] == method and r["epochs"] == e])
-                          for e in lengths]
+                values = [np.mean([r["mean"] for r in of[c] if r["method"] == method] or [np.nan]) for c in conditions]
                 lines.append(f"| {LABELS[method]} | {ORIGINAL_CASCADE[arch].get(method, '–')} | "
-                             + " | ".join(f"{v:.3f}" for v in values) + " |")
+                             + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
 
 
@@ -427,7 +438,7 @@ def main(argv=None):
         if not sweep_rows:
             sys.exit("no results: no models present (and --no-train)")
         print("wrote", write_csv(sweep_rows, args.csv))
-        print(epochs_table(sweep_rows))
+        print(training_table(sweep_rows))
         print_costs(costs)
         return sweep_rows
     if not rows:

@@ -60,26 +60,38 @@ def test_data_randomization_reads_the_random_label_state(seed_spread, tmp_path):
     assert [(r["step"], r["mean"], r["original"]) for r in rows] == [("random labels", 0.2, 0.60), ("random labels", 0.2, "")]
 
 
-def test_training_length_sweep_table(seed_spread, tmp_path):
-    """--epochs: rows carry each model's training length and test accuracy (from its metadata.json),
-    and the table averages over seeds per length."""
+def test_training_table_by_data_set_images_and_length(seed_spread, tmp_path):
+    """--epochs: rows carry each model's training length, training images, Adam steps and test
+    accuracy (from its metadata.json); the table averages over seeds per training condition."""
     rows = []
-    for epochs, gbp, accuracy in ((10, (0.30, 0.40), 0.95), (50, (0.20, 0.22), 0.96)):
+    for data, n_train, epochs, gbp, accuracy in (("mnist", 7000, 10, (0.30, 0.40), 0.95),
+                                                 ("mnist", 7000, 50, (0.20, 0.22), 0.96),
+                                                 ("fashion", 55000, 50, (0.05,), 0.90)):
         for seed, value in enumerate(gbp):
-            model = tmp_path / f"mlp_mnist_e{epochs}_seed{seed}"
+            model = tmp_path / f"mlp_{data}_e{epochs}_seed{seed}"
             model.mkdir()
-            (model / "metadata.json").write_text(json.dumps({"epochs": epochs, "accuracy": {"test": accuracy}}))
-            out = fake_run(tmp_path / f"run_e{epochs}_s{seed}", {"guided_backprop": (value, 0.1)})
+            (model / "metadata.json").write_text(json.dumps(
+                {"epochs": epochs, "n_train": n_train, "batch_size": 50, "accuracy": {"test": accuracy}}))
+            out = fake_run(tmp_path / f"run_{data}_e{epochs}_s{seed}", {"guided_backprop": (value, 0.1)})
             summary = json.loads((out / "summary.json").read_text())
             (out / "summary.json").write_text(json.dumps({**summary, "model": str(model)}))
-            rows += seed_spread.last_column(str(out), "cascading", "mnist", "mlp", seed, 0, 10, "per-state")
-    assert {(r["epochs"], r["test_accuracy"]) for r in rows} == {(10, 0.95), (50, 0.96)}
-    lines = {line.split(" | ")[0]: line for line in seed_spread.epochs_table(rows).splitlines() if line.startswith("| ")}
-    assert lines["| method"] == "| method | original | 10 epochs | 50 epochs |"
-    assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 |"
-    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 |"
+            rows += seed_spread.last_column(str(out), "cascading", data, "mlp", seed, 0, 10, "per-state")
+    assert {(r["epochs"], r["train_images"], r["steps"], r["test_accuracy"]) for r in rows} == {
+        (10, 7000, 1400, 0.95), (50, 7000, 7000, 0.96), (50, 55000, 55000, 0.90)}
+    assert {r["original"] for r in rows if r["data"] == "fashion"} == {""}   # the original has no Fashion numbers
+    lines = {line.split(" | ")[0]: line for line in seed_spread.training_table(rows).splitlines()
+             if line.startswith("| ")}
+    assert lines["| method"] == ("| method | original (MNIST) | MNIST 7,000 images, 10 epochs | "
+                                 "MNIST 7,000 images, 50 epochs | Fashion-MNIST 55,000 images, 50 epochs |")
+    assert lines["| Adam steps"] == "| Adam steps | 55,000 | 1,400 | 7,000 | 55,000 |"
+    assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 | 0.900 |"
+    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 | 0.050 |"
     assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
     assert seed_spread.model_name("cnn", "mnist", True, 0) == "cnn_mnist_randlabels_seed0"
+    # the seed tables take Fashion-MNIST too, with no original to compare
+    table = seed_spread.spread_tables(rows, "per-state")
+    assert "MLP Fashion-MNIST, cascading randomization" in table
+    assert "| Guided BackProp | – | 0.050 [0.050, 0.050] | – |" in table
 
 
 def test_image_sample_table(seed_spread, tmp_path):
