@@ -359,12 +359,11 @@ def training_table(rows):
             conditions = sorted({(r["data"], r["train_images"], r["epochs"]) for r in mine},
                                 key=lambda c: (c[0] != "mnist", c[0], c[1] or 0, c[2] or 0))
             of = {c: [r for r in mine if (r["data"], r["train_images"], r["epochs"]) == c] for c in conditions}
-            seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()}, cascading last column by training, images {images}, "
-                      f"seeds {', '.join(map(str, seeds))}:", "",
+            lines += ["", f"{arch.upper()}, cascading last column by training, images {images} (mean over seeds):", "",
                       "| method | original (MNIST) | " + " | ".join(
                           f"{DATA_LABELS[d]}{f' {n:,} images' if n else ''}, {e} epochs" for d, n, e in conditions) + " |",
                       "|---|---|" + "---|" * len(conditions)]
+            lines.append("| seeds | 1 | " + " | ".join(str(len({r["seed"] for r in of[c]})) for c in conditions) + " |")
             steps = [of[c][0]["steps"] for c in conditions]
             lines.append(f"| Adam steps | {ORIGINAL_STEPS:,} | " + " | ".join(f"{s:,}" if s else "–" for s in steps) + " |")
             accuracy = [np.mean([r["test_accuracy"] for r in of[c]]) for c in conditions]
@@ -374,6 +373,104 @@ def training_table(rows):
                 lines.append(f"| {LABELS[method]} | {ORIGINAL_CASCADE[arch].get(method, '–')} | "
                              + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")
     return "\n".join(lines)
+
+
+#: The methods whose last column the training figure follows, per architecture (the open gaps first).
+TRAINING_FIGURE_METHODS = {"cnn": ("guided_gradcam", "gradcam", "ig_smoothgrad", "guided_backprop"),
+                           "mlp": ("guided_backprop", "ig_smoothgrad")}
+
+
+def read_csv(path):
+    """The rows of a CSV written by ``write_csv``, numbers as numbers (empty cells stay '')."""
+    def number(text):
+        if text == "":
+            return ""
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+    with open(path, newline="") as f:
+        return [{k: (v if k in ("images", "step") else number(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def training_rows(paths, first_images=(0, 10)):
+    """The cascading runs (default evaluation, per-state noise) of these CSVs on the given image
+    samples, each run once (a model reached from two studies, e.g. the 50-epoch seed-0 MLP, counts once)."""
+    rows, seen = [], set()
+    for path in paths:
+        for r in read_csv(path):
+            key = tuple(r[k] for k in ("data", "architecture", "seed", "images", "epochs", "train_images", "method",
+                                       "metric"))
+            if (r["test"] == "cascading" and r["variant"] == "default" and r["noise"] == "per-state"
+                    and r["first_image"] in first_images and key not in seen):
+                seen.add(key)
+                rows.append(r)
+    return rows
+
+
+def training_figure(rows, path, first_image=0):
+    """Per architecture and method (``TRAINING_FIGURE_METHODS``): the cascading last column's mean
+    |Spearman| (over seeds; one sample of test images) against the Adam steps of training, one line per
+    data set and number of training images, and the original (MNIST, 55,000 digits) as a red star."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    rows = [r for r in rows if r["test"] == "cascading" and r["variant"] == "default" and r["noise"] == "per-state"
+            and r["metric"] == "spearman_abs" and r["first_image"] == first_image and r["steps"] != ""]
+    archs = [a for a in ("cnn", "mlp") if any(r["architecture"] == a for r in rows)]
+    if not archs:
+        sys.exit("no cascading runs with a training length in these CSVs")
+    n_cols = max(len(TRAINING_FIGURE_METHODS[a]) for a in archs)
+    fig, axes = plt.subplots(len(archs), n_cols, figsize=(2.6 * n_cols, 2.6 * len(archs)), squeeze=False,
+                             sharex=True)
+    styles = {"mnist": ("tab:blue", "o", "-"), "fashion": ("tab:green", "s", "--")}
+    for i, arch in enumerate(archs):
+        mine = [r for r in rows if r["architecture"] == arch]
+        series = sorted({(r["data"], r["train_images"]) for r in mine}, key=lambda c: (c[0] != "mnist", c[1]))
+        for j, method in enumerate(TRAINING_FIGURE_METHODS[arch]):
+            ax = axes[i, j]
+            for data, n_train in series:
+                of = [r for r in mine if r["data"] == data and r["train_images"] == n_train and r["method"] == method]
+                steps = sorted({r["steps"] for r in of})
+                means = [np.mean([r["mean"] for r in of if r["steps"] == s]) for s in steps]
+                color, marker, line = styles[data]
+                ax.plot(steps, means, color=color, marker=marker, linestyle=line, markersize=5,
+                        markerfacecolor=color if n_train > 10_000 else "white",
+                        label=f"{DATA_LABELS[data]}, {n_train:,} training images")
+            original = ORIGINAL_CASCADE[arch].get(method)
+            if original is not None:
+                ax.plot([ORIGINAL_STEPS], [original], marker="*", color="tab:red", markersize=11, linestyle="none",
+                        label="original (MNIST, 55,000 digits)")
+            ax.set_xscale("log")
+            ax.set_xlim(800, 100_000)
+            ax.set_xticks([1_000, 3_000, 10_000, 30_000, 100_000], ["1k", "3k", "10k", "30k", "100k"])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_ylim(-0.05, 0.75)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{arch.upper()} {LABELS[method]}", fontsize=9)
+            if i == len(archs) - 1:
+                ax.set_xlabel("Adam steps of training (batch 50)", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("last column, mean |Spearman|", fontsize=8)
+        for j in range(len(TRAINING_FIGURE_METHODS[arch]), n_cols):
+            axes[i, j].axis("off")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    fig.suptitle(f"Cascading randomization, all layers random, against how the model was trained "
+                 f"(test images {first_image}-{first_image + 9})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return save_figure(fig, path, dpi=90)
 
 
 def main(argv=None):
@@ -404,6 +501,11 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="pass --quick to the checks (smoke test only)")
     p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
                    help="extra training options, last on the line (e.g. --train-args --nepochs 2 --max-train 2000)")
+    p.add_argument("--training-from", nargs="+", metavar="CSV", default=None,
+                   help="instead of running: the training table and figure (--training-figure) from these CSVs "
+                        "(the seed study's and the --epochs sweeps'): the last column against the Adam steps, "
+                        "per data set and number of training images")
+    p.add_argument("--training-figure", default=os.path.join("doc", "figures", "seed_spread_training.png"))
     p.add_argument("--data-root", default="data")
     p.add_argument("--csv", default=os.path.join("doc", "seed_spread.csv"))
     p.add_argument("--figure", default=os.path.join("doc", "figures", "seed_spread.png"))
@@ -411,6 +513,11 @@ def main(argv=None):
     args.models, args.results = os.path.abspath(args.models), os.path.abspath(args.results)
     args.data_root = os.path.abspath(args.data_root)
 
+    if args.training_from:
+        rows = training_rows(args.training_from)
+        print(training_table(rows))
+        print("wrote", training_figure(rows, args.training_figure))
+        return rows
     rows, costs = [], []
     sweep_rows = []   # --epochs: the training length's effect (cascading only)
     for seed in args.seeds:

@@ -84,6 +84,7 @@ def test_training_table_by_data_set_images_and_length(seed_spread, tmp_path):
     assert lines["| method"] == ("| method | original (MNIST) | MNIST 7,000 images, 10 epochs | "
                                  "MNIST 7,000 images, 50 epochs | Fashion-MNIST 55,000 images, 50 epochs |")
     assert lines["| Adam steps"] == "| Adam steps | 55,000 | 1,400 | 7,000 | 55,000 |"
+    assert lines["| seeds"] == "| seeds | 1 | 2 | 2 | 1 |"
     assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 | 0.900 |"
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 | 0.050 |"
     assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
@@ -134,3 +135,23 @@ def test_first_layer_drift_is_one_at_initialization_and_sees_grown_rows(tmp_path
     assert abs(ratio - 1.0) < 0.05 and on > 0
     _, _, grown = module.drift(str(tmp_path / "grown"), x_train)
     assert abs(grown / ratio - 2.0) < 1e-4
+
+
+def test_training_figure_from_the_csvs_counts_each_run_once(seed_spread, tmp_path):
+    """--training-from: rows read back from the CSVs (numbers as numbers), a run present in two CSVs
+    (the 50-epoch seed-0 model of both the seed study and a sweep) counted once, and the figure written."""
+    def row(data, n_train, epochs, seed, value, method="guided_backprop", test="cascading"):
+        return {"test": test, "data": data, "architecture": "mlp", "seed": seed, "images": "0-9", "first_image": 0,
+                "noise": "per-state", "variant": "default", "epochs": epochs, "train_images": n_train,
+                "steps": epochs * n_train // 50, "test_accuracy": 0.9, "method": method, "metric": "spearman_abs",
+                "step": "hidden1", "mean": value, "std": 0.1, "n": 10, "original": ""}
+    study = [row("mnist", 7000, 50, 0, 0.2), row("mnist", 7000, 50, 1, 0.3), row("mnist", 7000, 50, 0, 0.9, test="data")]
+    sweep = [row("mnist", 7000, 50, 0, 0.2), row("mnist", 7000, 400, 0, 0.13), row("fashion", 55000, 50, 0, 0.05)]
+    paths = [seed_spread.write_csv(study, str(tmp_path / "a.csv")), seed_spread.write_csv(sweep, str(tmp_path / "b.csv"))]
+    rows = seed_spread.training_rows(paths)
+    assert sorted((r["data"], r["steps"], r["seed"], r["mean"]) for r in rows) == [
+        ("fashion", 55000, 0, 0.05), ("mnist", 7000, 0, 0.2), ("mnist", 7000, 1, 0.3), ("mnist", 56000, 0, 0.13)]
+    lines = {line.split(" | ")[0]: line for line in seed_spread.training_table(rows).splitlines() if line.startswith("| ")}
+    assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.250 | 0.130 | 0.050 |"
+    path = seed_spread.training_figure(rows, str(tmp_path / "training.png"))
+    assert Path(path).stat().st_size > 10_000
