@@ -275,9 +275,23 @@ def sample_tables(rows, noise, min_samples=3):
     return "\n".join(lines)
 
 
+def figure_legend(fig, axes, ncol):
+    """One legend below all panels, each label once; the share of the figure's height it takes."""
+    handles, labels = [], []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    rows = -(-len(labels) // ncol)
+    height = fig.get_figheight()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    return min(0.4, (0.16 * rows + 0.05) / height)
+
+
 def figure(rows, noise, path):
     """Per method: our seeds as dots (filled: images 0-9, open: other 10-image samples, green:
-    Fashion-MNIST), the original's value as a red bar (dashed: its other stored run); rows: cascading
+    Fashion-MNIST, orange: GradCAM upsampled as the original's PAIR 0.0.4), the original's value as a red bar (dashed: its other stored run); rows: cascading
     last column and data randomization, columns: CNN, MLP."""
     import matplotlib
     matplotlib.use("Agg")
@@ -290,19 +304,21 @@ def figure(rows, noise, path):
         for j, arch in enumerate(("cnn", "mlp")):
             ax = axes[i, j]
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
-                    and r["metric"] == "spearman_abs" and r["variant"] == "default"]
-            methods = [m for m in METHOD_ORDER if m != "edge" and any(r["method"] == m for r in mine)]
-            samples = sorted({(r["data"], r["first_image"], r["images"]) for r in mine},
-                             key=lambda s: (s[0] != "mnist", s[1]))
+                    and r["metric"] == "spearman_abs" and r["variant"] in ("default", "tf1_resize")]
+            methods = [m for m in METHOD_ORDER if m != "edge"
+                       and any(r["method"] == m and r["variant"] == "default" for r in mine)]
+            samples = sorted({(r["data"], r["variant"], r["first_image"]) for r in mine},
+                             key=lambda s: (s[0] != "mnist", s[1] != "default", s[2]))
             width = 0.6 / max(1, len(samples))
             labelled = set()
-            for k, (data, first, images) in enumerate(samples):
-                color = "tab:blue" if data == "mnist" else "tab:green"
-                label = f"{'MNIST' if data == 'mnist' else 'Fashion-MNIST'} " + (
-                    "images 0-9, one dot per seed" if first == 0 else "other 10-image samples")
+            for k, (data, variant, first) in enumerate(samples):
+                color = "tab:green" if data == "fashion" else "tab:orange" if variant == "tf1_resize" else "tab:blue"
+                label = f"{DATA_LABELS[data]} " + (
+                    "images 0-9, one dot per seed" if first == 0 else "other 10-image samples") + (
+                    ", GradCAM upsampled as PAIR 0.0.4 (the original's)" if variant == "tf1_resize" else "")
                 for x, method in enumerate(methods):
                     values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
-                              and r["first_image"] == first]
+                              and r["variant"] == variant and r["first_image"] == first]
                     xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
                     ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
                                facecolors=color if first == 0 else "none", linewidths=1,
@@ -327,11 +343,10 @@ def figure(rows, noise, path):
                                                 else "data randomization (random-label model)"), fontsize=9)
             if j == 0:
                 ax.set_ylabel("mean |Spearman| over 10 images")
-            if i == 0 and j == 0:
-                ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(f"Training-seed and image-sample spread (noise {noise}) against the original's numbers",
                  fontsize=10)
-    fig.tight_layout()
+    bottom = figure_legend(fig, axes, ncol=2)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return save_figure(fig, path, dpi=90)
 
@@ -459,16 +474,10 @@ def training_figure(rows, path, first_image=0):
                 ax.set_ylabel("last column, mean |Spearman|", fontsize=8)
         for j in range(len(TRAINING_FIGURE_METHODS[arch]), n_cols):
             axes[i, j].axis("off")
-    handles, labels = [], []
-    for ax in axes.flat:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(h)
-                labels.append(label)
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(f"Cascading randomization, all layers random, against how the model was trained "
                  f"(test images {first_image}-{first_image + 9})", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    bottom = figure_legend(fig, axes, ncol=3)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return save_figure(fig, path, dpi=90)
 
