@@ -19,7 +19,8 @@ def seed_spread():
 def fake_run(folder, values):
     """A run folder whose summary.json holds ``values[method] = (abs, signed)`` at its last step."""
     folder.mkdir()
-    summary = {m: {"fc1": {k: {"mean": 0.9, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
+    summary = {m: {"softmax_linear": {k: {"mean": 0.95, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
+                   "fc1": {k: {"mean": 0.9, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
                    "original": {k: {"mean": 1.0, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
                    "hidden1": {"spearman_abs": {"mean": a, "std": 0.1, "n": 10},
                                "spearman_signed": {"mean": s, "std": 0.2, "n": 10}}}
@@ -87,6 +88,9 @@ def test_training_table_by_data_set_images_and_length(seed_spread, tmp_path):
     assert lines["| seeds"] == "| seeds | 1 | 2 | 2 | 1 |"
     assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 | 0.900 |"
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 | 0.050 |"
+    # the first column (only the top block random) beside it, from the same runs
+    assert {r["first_mean"] for r in rows} == {0.95}
+    assert lines["| Guided BackProp, first column"] == "| Guided BackProp, first column | 0.903 | 0.950 | 0.950 | 0.950 |"
     assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
     assert seed_spread.model_name("cnn", "mnist", True, 0) == "cnn_mnist_randlabels_seed0"
     # the seed tables take Fashion-MNIST too, with no original to compare
