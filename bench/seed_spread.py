@@ -26,6 +26,8 @@ Parts:
 Fashion-MNIST (``--data mnist fashion``) adds the cascade on full-data models as a training-data
 control (the original has no Fashion-MNIST numbers); random-label models are trained for the data
 sets in ``--random-label-data`` (default mnist: the Fashion-MNIST ones take over an hour each).
+``--epochs`` (with ``--train-args --max-train N``) trains other budgets; ``--training-from CSV ...``
+tables and draws the first and last columns of all these runs against the Adam steps of training.
 """
 import argparse
 import csv
