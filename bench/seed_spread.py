@@ -302,8 +302,9 @@ def figure_legend(fig, axes, ncol):
 
 def figure(rows, noise, path):
     """Per method: our seeds as dots (filled: images 0-9, open: other 10-image samples, green:
-    Fashion-MNIST, orange: GradCAM upsampled as the original's PAIR 0.0.4), the original's value as a red bar (dashed: its other stored run); rows: cascading
-    last column and data randomization, columns: CNN, MLP."""
+    Fashion-MNIST, orange: GradCAM upsampled as the original's PAIR 0.0.4), the original's value as a
+    red bar (dashed: its other stored run); rows: cascading last column and data randomization,
+    columns: CNN, MLP."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -374,7 +375,7 @@ def print_costs(costs):
 
 def training_table(rows):
     """Markdown: per architecture and image sample, the last column's mean |Spearman| (over seeds)
-    per method and training condition (data set, training images, epochs; the Adam steps follow),
+    per method, and the first column's where the original has one, per training condition (data set, training images, epochs; the Adam steps follow),
     with the models' test accuracy, next to the original's (MNIST, 55,000 digits, 50 epochs)."""
     lines = []
     for arch in ("cnn", "mlp"):
@@ -407,7 +408,7 @@ def training_table(rows):
     return "\n".join(lines)
 
 
-#: The methods whose last column the training figure follows, per architecture (the open gaps first).
+#: The training figure's panels per architecture: (method, column), the open gaps' last columns first.
 TRAINING_FIGURE_PANELS = {"cnn": (("guided_gradcam", "last"), ("ig_smoothgrad", "last"), ("gradient", "first"),
                                   ("guided_backprop", "first")),
                           "mlp": (("guided_backprop", "last"), ("ig_smoothgrad", "last"), ("gradient", "first"),
@@ -455,8 +456,8 @@ def training_figure(rows, path, first_image=0):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    rows = [r for r in rows if r["test"] == "cascading" and r["variant"] == "default" and r["noise"] == "per-state"
-            and r["metric"] == "spearman_abs" and r["first_image"] == first_image and r["steps"] != ""]
+    # ``rows`` as training_rows gives them (cascading, default evaluation, per-state noise)
+    rows = [r for r in rows if r["metric"] == "spearman_abs" and r["first_image"] == first_image and r["steps"] != ""]
     archs = [a for a in ("cnn", "mlp") if any(r["architecture"] == a for r in rows)]
     if not archs:
         sys.exit("no cascading runs with a training length in these CSVs")
@@ -534,8 +535,8 @@ def main(argv=None):
                    help="extra training options, last on the line (e.g. --train-args --nepochs 2 --max-train 2000)")
     p.add_argument("--training-from", nargs="+", metavar="CSV", default=None,
                    help="instead of running: the training table and figure (--training-figure) from these CSVs "
-                        "(the seed study's and the --epochs sweeps'): the last column against the Adam steps, "
-                        "per data set and number of training images")
+                        "(the seed study's and the --epochs sweeps'): the first and last columns against the Adam "
+                        "steps, per data set and number of training images")
     p.add_argument("--training-figure", default=os.path.join("doc", "figures", "seed_spread_training.png"))
     p.add_argument("--data-root", default="data")
     p.add_argument("--csv", default=os.path.join("doc", "seed_spread.csv"))
