@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 
 from sanity_checks.compat import tf1  # noqa: E402
 from sanity_checks.checks import CHECKS  # noqa: E402
-from sanity_checks.experiments.commands import QUICK_SETTINGS, test_images  # noqa: E402
+from sanity_checks.experiments.inputs import test_images  # noqa: E402
+from sanity_checks.methods import QUICK_SETTINGS  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.report import check_settings  # noqa: E402
 

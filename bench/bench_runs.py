@@ -124,7 +124,7 @@ def main(argv=None):
 
     from sanity_checks import runs
     from sanity_checks.experiments import jobs, model_randomization
-    from sanity_checks.experiments.commands import QUICK_SETTINGS
+    from sanity_checks.methods import QUICK_SETTINGS
 
     settings = None if args.original_settings else QUICK_SETTINGS
     root, model, images, methods, make_job = cascade_job_maker(args.images, args.data_root, settings)

@@ -52,7 +52,7 @@ def main(argv=None):
 
     from sanity_checks import runs
     from sanity_checks.experiments import model_randomization
-    from sanity_checks.experiments.commands import QUICK_SETTINGS
+    from sanity_checks.methods import QUICK_SETTINGS
 
     from bench_runs import cascade_job_maker   # the same directory
 

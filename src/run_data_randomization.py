@@ -1,7 +1,7 @@
 """Data randomization test: a true-label model against a random-label model. ``--help`` lists the options."""
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
-from sanity_checks.experiments.commands import data_randomization_main
+from sanity_checks.cli.randomization import data_randomization_main
 
 if __name__ == "__main__":
     cli.run(data_randomization_main)

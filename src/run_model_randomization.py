@@ -1,7 +1,7 @@
 """Model parameter randomization test (cascading or independent). ``--help`` lists the options."""
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
-from sanity_checks.experiments.commands import model_randomization_main
+from sanity_checks.cli.randomization import model_randomization_main
 
 if __name__ == "__main__":
     cli.run(model_randomization_main)

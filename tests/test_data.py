@@ -210,7 +210,7 @@ def test_fetch_nothing_found(tmp_path, monkeypatch):
 
 def test_permute_labels():
     labels = np.repeat(np.arange(10), [5, 7, 3, 9, 1, 4, 6, 8, 2, 10])
-    a = data.permute_labels(labels, data.make_rng(0))
+    a = data.permute_labels(labels, np.random.default_rng(0))
     b = data.permute_labels(labels, np.random.default_rng(0))
     c = data.permute_labels(labels, np.random.default_rng(1))
     np.testing.assert_array_equal(np.bincount(a, minlength=10), np.bincount(labels, minlength=10))

@@ -9,7 +9,8 @@ import pytest
 
 from sanity_checks.errors import SanityCheckError
 from sanity_checks.experiments import data_randomization, model_randomization, results
-from sanity_checks.experiments.commands import QUICK_SETTINGS, data_randomization_main, model_randomization_main
+from sanity_checks.cli.randomization import data_randomization_main, model_randomization_main
+from sanity_checks.methods import QUICK_SETTINGS
 from sanity_checks.model import GraphModel
 from sanity_checks.randomize import Strategy
 
@@ -173,7 +174,7 @@ def test_cli_errors_are_one_line(model_folder, data_root, tmp_path):
 def test_set_overrides_method_settings():
     from argparse import Namespace
 
-    from sanity_checks.experiments.commands import method_settings, parse_override
+    from sanity_checks.cli.options import method_settings, parse_override
     assert parse_override("smoothgrad.nsamples=100") == ("smoothgrad", "nsamples", 100)
     assert parse_override("gradcam.resize=tf1_bilinear") == ("gradcam", "resize", "tf1_bilinear")
     settings = method_settings(Namespace(quick=True, overrides=["smoothgrad.nsamples=7", "smoothgrad.magnitude=true"]))

@@ -266,7 +266,7 @@ def test_demo_images_and_the_200_validation_ids():
 
 # ---------------------------------------------------------------------------------- runner
 def test_runner_on_an_image_folder(checkpoint_folder, tmp_path, capsys):
-    from sanity_checks.experiments.commands import model_randomization_main
+    from sanity_checks.cli.randomization import model_randomization_main
     out = tmp_path / "out"
     model_randomization_main(["--model", checkpoint_folder, "--blocks", "Logits", "--images", "1",
                               "--methods", "gradient", "gradcam", "--metrics", "spearman_signed", "hog",

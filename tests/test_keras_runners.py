@@ -51,7 +51,7 @@ MODES = [("cascading", "keras", "keras"), ("independent", "tf_keras", "savedmode
 
 @pytest.mark.parametrize("mode,flavour,fmt", MODES, ids=[f"{m}-{f}-{x}" for m, f, x in MODES])
 def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_path, mode, flavour, fmt):
-    from sanity_checks.experiments.commands import model_randomization_main
+    from sanity_checks.cli.randomization import model_randomization_main
 
     path = keras_cnns[flavour, fmt]
     before = digest(path)
@@ -77,7 +77,7 @@ def test_model_randomization_runner_on_a_keras_file(keras_cnns, data_root, tmp_p
 
 
 def test_data_randomization_runner_on_two_keras_files(keras_cnns, data_root, tmp_path):
-    from sanity_checks.experiments.commands import data_randomization_main
+    from sanity_checks.cli.randomization import data_randomization_main
 
     result = data_randomization_main(["--model", keras_cnns["tf_keras", "keras"], "--random-model",
                                       keras_cnns["keras", "h5"], "--out",

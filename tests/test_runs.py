@@ -249,7 +249,7 @@ def test_dask_local_cluster_gives_the_serial_bytes(cli, serial, tmp_path):
 
 
 def test_changed_settings_are_refused_on_one_line(cli, serial):
-    from sanity_checks.experiments.commands import model_randomization_main
+    from sanity_checks.cli.randomization import model_randomization_main
 
     command, _ = cli
     with pytest.raises(runs.RunError, match=r"holds a run with another seed \(0 there, 5 now\); use another --out"):

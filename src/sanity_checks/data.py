@@ -26,7 +26,6 @@ Public API::
     read_npm_digits(digits_dir) -> (x uint8 (N,28,28), y int64 (N,))
     split_npm_digits(x, y) -> (x_train, y_train, x_test, y_test)
     convert_npm_digits(digits_dir, out_dir) -> str
-    make_rng(seed) -> np.random.Generator
     permute_labels(labels, rng) -> np.ndarray
 """
 import gzip
@@ -299,9 +298,6 @@ def load_dataset(name, root="data", verbose=True):
         name=name, source=description, class_names=list(CLASS_NAMES[name]))
 
 
-def make_rng(seed):
-    """A fresh ``np.random.Generator`` for ``seed`` (the toolkit never seeds the global state)."""
-    return np.random.default_rng(seed)
 
 
 def permute_labels(labels, rng):

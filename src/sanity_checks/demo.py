@@ -69,7 +69,7 @@ def trained_models_present(data, archs=("cnn", "mlp"), randlabels=False, models_
 def main(argv=None):
     """Quick models, then the cascading randomization and the data randomization test on them."""
     from .data import load_dataset
-    from .experiments.commands import data_randomization_main, model_randomization_main
+    from .cli.randomization import data_randomization_main, model_randomization_main
 
     args = parse_args(argv)
     files.check_output_folder(args.out)

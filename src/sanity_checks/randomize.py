@@ -27,7 +27,6 @@ Seeds: every variable's draw comes from ``SeedSequence([seed, crc32(variable nam
 seed gives the same randomized weights whatever the order of steps, and a cascade is cumulative:
 step k re-draws the blocks of step k-1 with the very same values and adds one block.
 """
-import zlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -35,13 +34,9 @@ import numpy as np
 
 from .compat import tf, tf1
 from .errors import SanityCheckError
+from .random_streams import parameter_rng as variable_rng
 
 ORIGINAL = "original"
-
-
-def variable_rng(seed, name):
-    """The generator for one variable: depends on the seed and the variable's name only."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]))
 
 
 def _initializer_seed(rng):

@@ -549,9 +549,9 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
 def main(argv=None):
     from . import loading, user_images
     from .checks import jobs
-    from .experiments.commands import (QUICK_SETTINGS, add_model_and_image_arguments, add_run_arguments,
-                                       parse_override, prepare_threads, run_job, test_images)
-    from .methods import method_settings as check_method_settings
+    from .cli.options import add_model_and_image_arguments, add_run_arguments, parse_override, prepare_threads, run_job
+    from .experiments.inputs import test_images
+    from .methods import QUICK_SETTINGS, method_settings as check_method_settings
 
     p = argparse.ArgumentParser(
         prog="sanity_report.py",

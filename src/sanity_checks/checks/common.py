@@ -1,11 +1,11 @@
 """What the checks share: per-image seeding, tidy rows, the methods' maps beside the controls."""
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import SanityCheckError
 from ..methods import available_methods, compute_masks
+from ..random_streams import draw_rng  # noqa: F401  (the checks' draws; re-exported)
 from . import controls
 
 #: Columns of a check's tidy rows. ``state``: the model state or variant a map comes from;
@@ -22,14 +22,6 @@ class CheckResult:
     rows: list                                 # tidy rows, COLUMNS
     settings: dict                             # every setting used (written beside the rows)
     maps: dict = field(default_factory=dict)   # {name: array} a few images' maps, for figures
-
-
-def draw_rng(seed, image_id, what):
-    """The generator of one draw: seeded by (run seed, image id, what is drawn), nothing else.
-
-    So an image's draws do not depend on which other images share its batch or task.
-    """
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(image_id), zlib.crc32(str(what).encode())]))
 
 
 def merged_settings(defaults, settings):

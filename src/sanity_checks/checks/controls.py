@@ -18,6 +18,7 @@ A verdict is read against them (see ``sanity_checks.report``).
 import numpy as np
 
 from ..edge import edge_detector
+from ..random_streams import draw_rng
 
 RANDOM = "control_random"
 EDGE = "control_edge"
@@ -29,7 +30,6 @@ LABELS = {RANDOM: "Control: uniform noise", EDGE: "Control: edge detector",
 
 def random_maps(shape, image_ids, seed, state, what="control_random"):
     """(N, *shape) float32 uniform noise; image i's map is drawn from (seed, image_ids[i], state) alone."""
-    from .common import draw_rng
     return np.stack([draw_rng(seed, i, f"{what}/{state}").random(tuple(shape)) for i in image_ids]
                     ).astype(np.float32)
 

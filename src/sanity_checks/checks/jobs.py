@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import runs
+from ..experiments.inputs import ModelAndImages, absolute_paths, identity
 from .common import COLUMNS, CheckError, CheckResult
 
 #: Images per task by default: each check pays a fixed cost per task (a randomizer, the shifted
@@ -79,17 +80,12 @@ def jsonable(obj):
 
 
 # ---------------------------------------------------------------------------------------- runner
-def _runner_base():
-    from ..experiments.jobs import _Runner
-    return _Runner
-
-
 class ChecksRunner:
     """Config: model (folder; None for a model only in memory), loading, data_root, image_dir, n_images,
     first_image, user_images, image_ids, checks, seed, check_settings ({check: settings})."""
 
     def __init__(self, config, model=None, data=None):
-        self._base = _runner_base()(config, model, data)
+        self._base = ModelAndImages(config, model, data)
         self.config, self.model = config, self._base.model
 
     def run_task(self, task):
@@ -192,15 +188,13 @@ def _config(checks, seed, check_settings, image_ids, **inputs):
 
 def checks_job(model, model_folder, data, *, checks, seed, check_settings, data_root, image_dir=None,
                images_per_task=IMAGES_PER_TASK, loading=None, user_images=None):
-    """The job of a report over the images of ``data`` (what ``commands.test_images`` returned) of ``model``
+    """The job of a report over the images of ``data`` (what ``experiments.inputs.test_images`` returned) of ``model``
     loaded from ``model_folder``: pool and Dask workers load both again from these."""
-    from ..experiments.jobs import _absolute_paths, identity
-
     images = data[1]
     config = _config(checks, seed, check_settings, range(len(images)), model=os.path.abspath(model_folder),
                      loading=loading or {}, data_root=os.path.abspath(data_root),
                      image_dir=image_dir and os.path.abspath(image_dir), first_image=0,
-                     user_images=_absolute_paths(user_images))
+                     user_images=absolute_paths(user_images))
     return ChecksJob(config, ChecksRunner(config, model, data), images_per_task, identity(model_folder, data))
 
 

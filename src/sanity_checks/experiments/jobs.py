@@ -17,6 +17,7 @@ import numpy as np
 from .. import runs
 from ..randomize import Randomizer, Strategy
 from . import data_randomization, model_randomization
+from .inputs import ModelAndImages, absolute_paths, eval_subset, identity, load_model_from
 
 #: Images per task by default (bench/bench_runs.py): images are explained one at a time anyway, so
 #: a task's size only trades the per-task cost (a part file, re-setting the weights per state)
@@ -25,40 +26,8 @@ IMAGES_PER_TASK = 4
 ACCURACY = runs.Task("accuracy", (), "accuracy")
 
 
-def _load_images(config, model):
-    from .commands import test_images
-    return test_images(model, config["n_images"], config.get("data_root", "data"), config.get("image_dir"),
-                       config.get("first_image", 0), config.get("user_images"))
-
-
-def _load_model(config, key="model"):
-    from ..loading import load_model
-    return load_model(config[key], **config.get("loading", {}))
-
-
-class _Runner:
-    """What every runner shares: the model(s), the images, loaded once per process."""
-
-    def __init__(self, config, model=None, data=None):
-        self.config = config
-        self.model = model if model is not None else _load_model(config)
-        self._data = data
-
-    @property
-    def data(self):
-        if self._data is None:
-            self._data = _load_images(self.config, self.model)
-        return self._data
-
-    def task_images(self, task):
-        """(positions, ids, images) of a task: tasks count images from 0; rows and noise use their ids."""
-        positions = np.asarray(task.images, dtype=np.int64)
-        ids = np.asarray(self.config["image_ids"], dtype=np.int64)[positions]
-        return positions, ids, self.model.check_images(self.data[1][positions])
-
-
 # ---------------------------------------------------------------------------------------- model randomization
-class ModelRandomizationRunner(_Runner):
+class ModelRandomizationRunner(ModelAndImages):
     """Config: model, data_root, image_dir, n_images, runs [[level, mode, strategy fields]], blocks,
     order, methods, metrics, seed, fixed_class, method_settings, eval_images (None: all), accuracy_images
     (how many the per-state accuracy uses; 0: no accuracy task)."""
@@ -73,7 +42,6 @@ class ModelRandomizationRunner(_Runner):
     def run_task(self, task):
         c, out = self.config, {}
         if task.kind == "accuracy":
-            from .commands import eval_subset
             eval_data = eval_subset(self.data[0], c["eval_images"])
             for r, (randomizer, steps) in enumerate(zip(self.randomizers, self.steps)):
                 with randomizer:
@@ -161,9 +129,8 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
 
     ``runs_``: [(level, mode, Strategy)]. Methods and metrics default as in ``model_randomization.run``.
     ``eval_images``: the per-state accuracy's first test images (None: all, 0: none); ``data``: what
-    ``commands.test_images`` returned (it is loaded again in each worker).
+    ``inputs.test_images`` returned (it is loaded again in each worker).
     """
-    from .commands import eval_subset
     from .. import metrics as metrics_module
     from ..methods import available_methods
 
@@ -180,19 +147,10 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
               "method_settings": method_settings or {}, "eval_images": eval_images, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
               "accuracy_images": 0 if eval_data is None else int(len(eval_data[1])),
-              "loading": loading or {}, "user_images": _absolute_paths(user_images)}
+              "loading": loading or {}, "user_images": absolute_paths(user_images)}
     runner = ModelRandomizationRunner(config, model, data)
     return ModelRandomizationJob("sanity_checks.experiments.jobs:model_randomization_runner", config, runner,
                                  images_per_task, identity=identity(model_folder, data))
-
-
-def _absolute_paths(options):
-    """User image options with absolute paths: workers may start elsewhere."""
-    out = dict(options or {})
-    for key in ("image_dir", "npy", "labels"):
-        if out.get(key):
-            out[key] = os.path.abspath(out[key])
-    return out
 
 
 def check_methods(model, methods, method_settings):
@@ -208,26 +166,13 @@ def check_methods(model, methods, method_settings):
             gradcam_layer(model, settings.get("layer"))
 
 
-def identity(model_folder, data, random_model_folder=None):
-    """What names the inputs in the run's manifest: the checkpoints' contents and the images."""
-    out = {"checkpoint": runs.checkpoint_hash(model_folder)}
-    if random_model_folder:
-        out["random_checkpoint"] = runs.checkpoint_hash(random_model_folder)
-    if data is not None:
-        out["data"] = getattr(data[0], "name", None)
-        files = getattr(data[0], "files", None)
-        if files:
-            out["image_files"] = [os.path.basename(f) for f in files]
-    return out
-
-
 # ---------------------------------------------------------------------------------------- data randomization
-class DataRandomizationRunner(_Runner):
+class DataRandomizationRunner(ModelAndImages):
     """Config: model, random_model, data_root, n_images, methods, metrics, seed, method_settings."""
 
     def __init__(self, config, model=None, random_model=None, data=None):
         super().__init__(config, model, data)
-        self.random_model = random_model if random_model is not None else _load_model(config, "random_model")
+        self.random_model = random_model if random_model is not None else load_model_from(config, "random_model")
 
     def run_task(self, task):
         c = self.config
@@ -273,7 +218,7 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
               "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
-              "loading": loading or {}, "user_images": _absolute_paths(user_images)}
+              "loading": loading or {}, "user_images": absolute_paths(user_images)}
     runner = DataRandomizationRunner(config, model, random_model, data)
     return DataRandomizationJob("sanity_checks.experiments.jobs:data_randomization_runner", config, runner,
                                 images_per_task, identity=identity(model_folder, data, random_folder))

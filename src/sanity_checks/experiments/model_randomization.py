@@ -15,6 +15,7 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..methods import available_methods, compute_masks
 from ..errors import SanityCheckError
+from ..random_streams import NOISE_MODES, state_seed  # noqa: F401  (re-exported: the runners' --noise)
 from ..randomize import Randomizer, Strategy
 
 
@@ -48,25 +49,6 @@ class RandomizationResult:
     accuracy: dict = field(default_factory=dict)  # {step label: accuracy on eval data}
     settings: dict = field(default_factory=dict)
 
-
-#: How the noisy methods (SmoothGrad, IG-SmoothGrad, VarGrad) draw their noise across model states.
-NOISE_MODES = ("per-state", "shared")
-
-
-def state_seed(seed, step_index, noise="per-state"):
-    """The methods' noise seed at model state ``step_index`` (0 = the trained model).
-
-    'per-state' (the default) draws fresh noise at every state, as the original did (it called the
-    methods unseeded at every state); the trained model keeps ``seed`` itself, so its masks equal a
-    plain ``compute_masks(..., seed=seed)``, and state k uses a seed derived from (seed, k).
-    'shared' gives every state the same realization: a common noise pattern then enters the masks
-    of all states (through x + noise) and makes them look more alike than the model does.
-    """
-    if noise not in NOISE_MODES:
-        raise SanityCheckError(f"noise must be one of {', '.join(NOISE_MODES)}, got {noise!r}")
-    if noise == "shared" or step_index == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, step_index]).generate_state(1)[0])
 
 def explain_through_states(model, randomizer, steps, images, image_ids, methods, metrics, *, seed=0,
                            fixed_class=False, method_settings=None, keep_masks=0, progress=False, desc=None,

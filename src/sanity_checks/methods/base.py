@@ -36,15 +36,6 @@ def resolve_classes(model, images, classes=None, batch_size=None):
     return model.check_classes(classes, len(images))
 
 
-def make_rng(seed=0):
-    """An ``np.random.Generator`` from an int seed (or the Generator itself, used as is)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(seed)
-    raise MethodError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
-
-
 def image_chunks(n, elements_per_image, max_elements=None):
     """Slices cutting ``n`` images into chunks of at most ``max_elements`` numbers (>= 1 image).
 

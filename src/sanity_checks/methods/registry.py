@@ -60,6 +60,11 @@ LABELS = {spec.name: spec.label for spec in _SPECS}
 DEFAULT_SETTINGS = {spec.name: dict(spec.defaults) for spec in _SPECS}
 
 
+#: Few noise samples and integration steps: a smoke-test setting, not for numbers you report.
+QUICK_SETTINGS = {"smoothgrad": {"nsamples": 5}, "vargrad": {"nruns": 5},
+                  "integrated_gradients": {"x_steps": 10}, "ig_smoothgrad": {"nsamples": 3, "x_steps": 10}}
+
+
 def get_spec(name):
     """The :class:`MethodSpec` of ``name``; unknown names raise :class:`MethodError` listing the valid ones."""
     try:

@@ -18,6 +18,7 @@ once per sample: returning ``noise[i, s]`` from that call for s = 0, 1, ... repr
 import numpy as np
 
 from .base import MethodError, finish, image_chunks, resolve_classes, sequential_sum
+from ..random_streams import image_noise_rng as noise_rng
 from .integrated_gradients import path_integrated_gradients
 
 
@@ -25,16 +26,6 @@ def noise_sigmas(x, stdev_spread):
     """Per-image noise std: stdev_spread * (max - min) of each image. (N,) float32 like PAIR."""
     flat = x.reshape(len(x), -1)
     return stdev_spread * (flat.max(axis=1) - flat.min(axis=1))
-
-
-def noise_rng(seed, image_id):
-    """The generator of one image's noise: ``SeedSequence([*seed key, image id])``."""
-    key = tuple(seed) if isinstance(seed, (tuple, list)) else (seed,)
-    try:
-        entropy = [int(k) for k in key] + [int(image_id)]
-        return np.random.default_rng(np.random.SeedSequence(entropy))
-    except (TypeError, ValueError):
-        raise MethodError(f"seed must be an int, a tuple of ints or a numpy Generator, got {seed!r}") from None
 
 
 def _check_seed(seed, n, image_ids):

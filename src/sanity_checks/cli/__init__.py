@@ -1,7 +1,8 @@
-"""Small helpers shared by the thin command-line scripts in ``src/``."""
+"""The command-line layer: small helpers shared by the thin scripts in ``src/``, and (modules) the runners' options
+(``options``) and mains (``randomization``). No library module imports this package."""
 import sys
 
-from .errors import SanityCheckError
+from ..errors import SanityCheckError
 
 
 def run(main, argv=None):
