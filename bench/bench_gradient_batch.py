@@ -103,7 +103,7 @@ def batching_ceiling(model, evals=1250, batch1_evals=200, batch_sizes=BATCH_SIZE
         x = np.resize(np.asarray(images, np.float32), (evals, *model.architecture.input_shape))
         classes = model.predict(x).astype(np.int32)
     else:
-        low, high = model.architecture.extra.get("input_range", (0.0, 1.0))
+        low, high = model.architecture.input_range or (0.0, 1.0)
         x = rng.uniform(low, high, size=(evals, *model.architecture.input_shape)).astype(np.float32)
         classes = rng.integers(0, model.architecture.num_classes, evals).astype(np.int32)
     flops = gradient_flops(model)

@@ -164,7 +164,8 @@ def test_random_logit_against_an_independent_computation(random_cnn, random_digi
 def test_shifted_model_computes_the_same_logits_and_gradient_is_invariant(architecture, rng):
     model = random_model = GraphModel(architecture, seed=3)
     x = rng.random((3, 28, 28, 1), dtype=np.float32)   # no constant regions (see the next test)
-    shifted = input_invariance.shifted_model(model, -1.0)
+    shifted, compensated = model.shifted_input_model(-1.0)
+    assert compensated == model.architecture.blocks[-1].scope + "/biases"
     try:
         np.testing.assert_allclose(shifted.predict_logits(x - 1.0), model.predict_logits(x), rtol=0, atol=2e-5)
         assert input_invariance.check_equivalence(model, shifted, x, -1.0, 1e-5) < 1e-5

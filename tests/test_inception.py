@@ -277,8 +277,7 @@ def test_runner_on_an_image_folder(checkpoint_folder, tmp_path, capsys):
 
 
 def test_input_invariance_refuses_a_first_layer_followed_by_batch_norm(model):
-    from sanity_checks.checks import input_invariance
-    from sanity_checks.checks.common import CheckError
+    from sanity_checks.errors import UnsupportedError
 
-    with pytest.raises(CheckError, match="BatchNorm/beta is used by FusedBatchNorm"):
-        input_invariance.first_layer(model)
+    with pytest.raises(UnsupportedError, match="BatchNorm/beta is used by FusedBatchNorm"):
+        model.shifted_input_model(-1.0)

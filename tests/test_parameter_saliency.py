@@ -386,7 +386,7 @@ def test_inception_v3_profile_and_input_saliency(rng):
         kernels = [v for v in model.variables if v.trainable and v.shape.rank == 4]
         assert 0 < len(saliency.layers) <= len(kernels)
         assert saliency.n_filters == sum(layer.size for layer in saliency.layers)
-        low, high = model.architecture.extra.get("input_range", (0.0, 1.0))
+        low, high = model.architecture.input_range or (0.0, 1.0)
         image = rng.uniform(low, high, model.architecture.input_shape).astype(np.float32)
         result = saliency.input_saliency(image, 5)
         assert result.profile.shape == (saliency.n_filters,)

@@ -19,3 +19,8 @@ class ModelError(SanityCheckError):
 
 class OutputError(SanityCheckError):
     """A result that cannot be written: a file where a folder should be, a read-only or full disk."""
+
+
+class UnsupportedError(SanityCheckError):
+    """Something this model cannot do, with the reason (e.g. a first layer that cannot compensate an
+    input shift)."""

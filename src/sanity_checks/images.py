@@ -1,7 +1,7 @@
 """Image files as model inputs: one file, or an ImageFolder-like tree (``<root>/<class>/<image>``).
 
 Numpy and Pillow only (no TensorFlow). Every reader returns float32 (H, W, C) in the model's input
-range: an architecture's ``extra["input_range"]`` (Inception v3: (-1, 1)), else (0, 1).
+range: an architecture's ``input_range`` (Inception v3: (-1, 1)), else (0, 1).
 
 - :func:`input_range` (architecture) -> (low, high)
 - :func:`read_image` (path, architecture) -> (H, W, C) float32; ``.npy`` files are taken as they are
@@ -24,7 +24,7 @@ class ImageError(DataError):
 
 
 def input_range(architecture):
-    low, high = architecture.extra.get("input_range", (0.0, 1.0))
+    low, high = architecture.input_range or (0.0, 1.0)
     return float(low), float(high)
 
 

@@ -1,18 +1,20 @@
-"""A model as the rest of the toolkit sees it: one graph, one session, batched calls.
+"""The TensorFlow engine of the model contract: one graph, one session, batched calls.
 
-:class:`GraphModel` owns a ``tf.Graph`` built once from an :class:`~sanity_checks.models.Architecture`
-and a session holding its weights. Everything above it (methods, randomization, experiments) talks to
-it through a few batched calls:
+:class:`GraphModel` owns a ``tf.Graph`` built once from an :class:`~sanity_checks.contract.Architecture`
+and a session holding its weights. Everything above it (methods, randomization, checks, experiments)
+talks to it only through the calls that :mod:`sanity_checks.contract` declares:
 
-- ``predict_logits(x)`` / ``predict(x)``;
+- ``predict_logits(x)``;
 - ``input_gradients(x, classes, guided=False)``: d logit[class] / d input, one class per image;
 - ``layer_values_and_gradients(x, classes, layer)``: activations of a named end point and the
   gradient of the class logit with respect to them (GradCAM);
-- ``call_model_function(...)``: the same calls behind PAIR ``saliency.core``'s contract.
+- ``parameters()``, ``get_weights()``, ``set_weights()``, ``initial_value()`` (through assign ops
+  prepared once, and re-draws from each variable's own initializer, ``engines.tf_initializers``);
+- ``shifted_input_model(shift)``: input invariance (``engines.tf_shift``).
 
 Guided backprop is a second "tower" of the same network built once in the same graph, sharing its
-variables, with the gradients of Relu, Relu6 and LeakyRelu overridden (``GUIDED_OVERRIDES``): it always sees the weights the session holds now
-(including randomized ones), and nothing is written to disk.
+variables, with the gradients of Relu, Relu6 and LeakyRelu overridden (``GUIDED_OVERRIDES``): it always sees the
+weights the session holds now (including randomized ones), and nothing is written to disk.
 """
 import json
 import os
@@ -20,6 +22,7 @@ import os
 import numpy as np
 
 from .compat import native_banner_filtered, tf, tf1
+from .contract import Model, Parameter
 from .errors import ModelError
 from .models import Architecture, get_architecture
 
@@ -59,8 +62,14 @@ def _register_guided_gradients():
 _register_guided_gradients()
 
 
-class GraphModel:
-    """A network built once in its own graph and session.
+class GraphModel(Model):
+    """A network built once in its own graph and session: the TensorFlow engine of the model contract
+    (:class:`~sanity_checks.contract.Model`).
+
+    Attributes beside the contract's: ``graph``, ``session``, ``inputs``/``classes`` (placeholders),
+    ``logits``, ``end_points`` ({name: tensor}), ``variables``, ``initializers`` ({variable name:
+    initializer}); a Keras model also carries ``keras_model`` and ``keras_weight_variables`` (its
+    variables in Keras' weights order), set by ``sanity_checks.keras_models``.
 
     Args:
         architecture: an :class:`Architecture` or its registered name ('cnn', 'mlp', ...).
@@ -72,6 +81,9 @@ class GraphModel:
         if isinstance(architecture, str):
             architecture = get_architecture(architecture)
         self.architecture: Architecture = architecture
+        self.metadata = {}
+        self.keras_model = None
+        self.keras_weight_variables = None
         self.graph = tf.Graph()
         with self.graph.as_default():
             if seed is not None:
@@ -89,6 +101,7 @@ class GraphModel:
         self._layer_gradients = {}
         self._guided = None
         self._assign_ops = None
+        self._parameters = None
 
     def _record_initializer(self, getter, name, *args, **kwargs):
         """Custom getter: remember each variable's initializer so randomization can re-draw it."""
@@ -136,39 +149,10 @@ class GraphModel:
         results = [np.concatenate(o) if o else np.zeros((0,)) for o in outputs]
         return results[0] if single else results
 
-    # ---------------------------------------------------------------- public calls
-    def check_images(self, x):
-        """Return ``x`` as float32 (N, *input_shape); a single image gets a batch axis of 1."""
-        x = np.asarray(x, dtype=np.float32)
-        shape = tuple(self.architecture.input_shape)
-        if x.shape == shape:
-            x = x[None]
-        if x.shape[1:] != shape:
-            raise ModelError(f"{self.architecture.name} takes images of shape (N, {', '.join(map(str, shape))}), "
-                             f"got {x.shape}")
-        return x
-
-    def check_classes(self, classes, n):
-        """``classes``: None, one int, or n ints in range; returns an int32 array of length n."""
-        classes = np.broadcast_to(np.asarray(classes, dtype=np.int64), (n,)) if np.ndim(classes) == 0 \
-            else np.asarray(classes, dtype=np.int64)
-        if classes.shape != (n,):
-            raise ModelError(f"need one class per image ({n}), got {classes.shape[0]}")
-        if len(classes) and (classes.min() < 0 or classes.max() >= self.architecture.num_classes):
-            raise ModelError(f"class ids must be in 0..{self.architecture.num_classes - 1}, "
-                             f"got {classes.min()}..{classes.max()}")
-        return classes.astype(np.int32)
-
+    # ---------------------------------------------------------------- the contract's calls
     def predict_logits(self, x, batch_size=None):
         """(N, *input_shape) -> (N, num_classes) pre-softmax logits."""
         return self._run(self.logits, x, batch_size=batch_size)
-
-    def predict(self, x, batch_size=None):
-        """(N, *input_shape) -> (N,) predicted class ids."""
-        return self.predict_logits(x, batch_size).argmax(axis=1)
-
-    def accuracy(self, x, y, batch_size=None):
-        return float(np.mean(self.predict(x, batch_size) == np.asarray(y)))
 
     def input_gradients(self, x, classes, guided=False, batch_size=None):
         """Gradient of each image's class logit w.r.t. its input: (N, *input_shape).
@@ -180,6 +164,11 @@ class GraphModel:
         tensor = self._guided_gradient() if guided else self._input_gradient
         return self._run(tensor, x, classes, batch_size)
 
+    def layer_shapes(self):
+        """{end point: per-image shape (None where the graph does not know it)}."""
+        return {name: tuple(t.shape.as_list()[1:]) if t.shape.rank is not None else None
+                for name, t in self.end_points.items()}
+
     def layer_values_and_gradients(self, x, classes, layer, batch_size=None):
         """Activations of end point ``layer`` and d logit[class] / d activations, both (N, *layer_shape)."""
         x = self.check_images(x)
@@ -187,30 +176,30 @@ class GraphModel:
         values, grads = self._layer_gradient(layer)
         return self._run([values, grads], x, classes, batch_size)
 
-    def call_model_function(self, layer=None, guided=False):
-        """A PAIR ``saliency.core`` call_model_function over this model.
+    # ---------------------------------------------------------------- parameters
+    def parameters(self):
+        """A :class:`~sanity_checks.contract.Parameter` per variable, in the graph's order."""
+        if self._parameters is None:
+            self._parameters = [Parameter(v.op.name, tuple(v.shape.as_list()), v.dtype.base_dtype.name,
+                                          bool(v.trainable)) for v in self.variables]
+        return self._parameters
 
-        ``call_model_args`` is ``{"class_idx": int or one int per image}``. Serves
-        INPUT_OUTPUT_GRADIENTS and, with ``layer``, CONVOLUTION_LAYER_VALUES and
-        CONVOLUTION_OUTPUT_GRADIENTS.
-        """
-        import saliency.core as sc
+    def initial_value(self, name, seed):
+        """A fresh draw of variable ``name`` from the initializer it was created with (TensorFlow's own
+        objects, in a throwaway graph; Keras layers' initializers for Keras models), seeded by ``seed``."""
+        from .engines.tf_initializers import draw_from_initializer
 
-        def call(x_batch, call_model_args=None, expected_keys=None):
-            x_batch = self.check_images(x_batch)
-            classes = (call_model_args or {}).get("class_idx")
-            out = {}
-            if expected_keys is None or sc.INPUT_OUTPUT_GRADIENTS in expected_keys:
-                out[sc.INPUT_OUTPUT_GRADIENTS] = self.input_gradients(x_batch, classes, guided=guided)
-            if expected_keys and sc.CONVOLUTION_LAYER_VALUES in expected_keys:
-                values, grads = self.layer_values_and_gradients(x_batch, classes, layer)
-                out[sc.CONVOLUTION_LAYER_VALUES] = values
-                out[sc.CONVOLUTION_OUTPUT_GRADIENTS] = grads
-            return out
+        parameter = self.parameter(name)
+        return draw_from_initializer(self.initializers.get(name), parameter.shape, tf.as_dtype(parameter.dtype),
+                                     seed)
 
-        return call
+    def shifted_input_model(self, shift):
+        """(a GraphModel with the same weights whose first-layer bias compensates ``shift``, the bias's
+        name); see :mod:`sanity_checks.engines.tf_shift`."""
+        from .engines.tf_shift import shifted_model
 
-    # ---------------------------------------------------------------- weights and files
+        return shifted_model(self, shift)
+
     def get_weights(self):
         """{variable name: numpy array} for every model variable (a snapshot in memory)."""
         return dict(zip([v.op.name for v in self.variables], self.session.run(self.variables)))
@@ -266,12 +255,6 @@ class GraphModel:
 
     def close(self):
         self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def damaged_checkpoint_message(checkpoint_prefix, err, remedy=None):

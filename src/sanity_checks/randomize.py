@@ -1,8 +1,9 @@
 """Model parameter randomization, all in memory.
 
 A :class:`Randomizer` takes a snapshot of the trained weights once, then for each step restores the
-snapshot and perturbs the variables of the chosen blocks, through assign ops prepared once in the
-model's graph. No checkpoint is read per step and none is ever written.
+snapshot and perturbs the parameters of the chosen blocks, through the model contract's
+``get_weights`` / ``set_weights`` / ``initial_value`` (any engine). No checkpoint is read per step and
+none is ever written.
 
 *Which* blocks: :func:`cascading_steps` (top block first, then each block below it too) and
 :func:`independent_steps` (one block at a time, the rest trained), from the block list the
@@ -32,7 +33,6 @@ from typing import Optional
 
 import numpy as np
 
-from .compat import tf, tf1
 from .errors import SanityCheckError
 from .random_streams import parameter_rng as variable_rng
 
@@ -41,26 +41,6 @@ ORIGINAL = "original"
 
 def _initializer_seed(rng):
     return int(rng.integers(0, 2**31 - 1))
-
-
-def draw_from_initializer(initializer, shape, dtype, seed):
-    """A fresh, seeded draw from a TensorFlow initializer, in a throwaway graph.
-
-    Reusing TensorFlow's own initializer objects keeps the exact distributions (truncation,
-    variance-scaling factors) of the original code.
-    """
-    if hasattr(initializer, "draw"):   # e.g. a Keras layer's initializer (keras_models.KerasInitializer)
-        return initializer.draw(shape, dtype, seed)
-    graph = tf.Graph()
-    with graph.as_default():
-        tf1.set_random_seed(seed)
-        if initializer is None:  # tf1.get_variable's default for float variables
-            initializer = tf1.glorot_uniform_initializer()
-        if hasattr(initializer, "get_config") and "seed" in initializer.get_config():
-            initializer = type(initializer).from_config({**initializer.get_config(), "seed": seed})
-        value = initializer(shape, dtype=dtype)
-        with tf1.Session(graph=graph) as session:
-            return session.run(value)
 
 
 @dataclass(frozen=True)
@@ -79,11 +59,15 @@ class Strategy:
         if self.std < 0:
             raise SanityCheckError(f"the standard deviation must be >= 0, got {self.std}")
 
-    def perturb(self, name, trained, rng, initializer=None):
-        """New value for variable ``name`` (trained value ``trained``), drawn from ``rng``."""
+    def perturb(self, name, trained, rng, redraw=None):
+        """New value for parameter ``name`` (trained value ``trained``), drawn from ``rng``.
+
+        ``redraw(seed)``: a fresh draw from the parameter's own initializer (the model's
+        ``initial_value``), which "reinit" seeds from ``rng``.
+        """
         shape, dtype = trained.shape, trained.dtype
         if self.kind == "reinit":
-            return draw_from_initializer(initializer, shape, tf.as_dtype(dtype), _initializer_seed(rng))
+            return redraw(_initializer_seed(rng))
         if self.kind == "truncated_normal":
             value = rng.standard_normal(shape)
             bad = np.abs(value) > 2
@@ -137,7 +121,7 @@ class Randomizer:
     """Snapshot a model's weights once; randomize blocks in memory; restore.
 
     Args:
-        model: a :class:`~sanity_checks.model.GraphModel`.
+        model: a :class:`~sanity_checks.contract.Model`.
         strategy: a :class:`Strategy` (default: re-draw from each variable's own initializer).
         seed: the randomization seed.
         include_moving_stats: also perturb non-trainable variables of a block (batch-norm moving
@@ -160,15 +144,16 @@ class Randomizer:
         self._cache = {}
 
     def variables(self, block_name):
-        """Names of the variables a block owns (trainable ones unless include_moving_stats)."""
+        """Names of the parameters a block owns (trainable ones unless include_moving_stats)."""
         block = self.model.architecture.block(block_name)
-        return [v.op.name for v in self.model.variables
-                if block.owns(v.op.name) and (v.trainable or self.include_moving_stats)]
+        return [p.name for p in self.model.parameters()
+                if block.owns(p.name) and (p.trainable or self.include_moving_stats)]
 
     def _perturbed(self, name):
         if name not in self._cache:
             self._cache[name] = self.strategy.perturb(
-                name, self.snapshot[name], variable_rng(self.seed, name), self.model.initializers.get(name))
+                name, self.snapshot[name], variable_rng(self.seed, name),
+                lambda seed: self.model.initial_value(name, seed))
         return self._cache[name]
 
     def randomize(self, blocks):

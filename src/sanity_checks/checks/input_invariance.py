@@ -14,18 +14,15 @@ fails; Integrated Gradients fails with the zero baseline and passes when the bas
 too (rows ``baseline`` in ``detail``). The score is the relative L1 difference
 sum|e_shifted - e| / sum|e| (0 = invariant).
 
-The shift is built from the model's own variables (the bottom block's weights and bias, found
-through ``Randomizer.variables``), so it works for any architecture whose first layer is a conv or
-dense layer with a bias; other first layers (e.g. Inception's conv + batch norm without bias)
-are refused with a :class:`~sanity_checks.checks.common.CheckError`.
+The shifted model comes from the model's engine (the contract's ``shifted_input_model``; TensorFlow:
+``engines.tf_shift``, from the bottom block's weights and bias), so it works for any architecture
+whose first layer is a conv or dense layer with a bias; a model whose engine refuses (e.g.
+Inception's conv + batch norm without bias) is refused with a
+:class:`~sanity_checks.checks.common.CheckError` carrying the engine's reason.
 """
-import dataclasses
-
 import numpy as np
 
-from ..compat import tf, tf1
-from ..model import GraphModel
-from ..randomize import Randomizer
+from ..errors import UnsupportedError
 from .common import CheckError, CheckResult, check_ids, logits, maps_with_controls, merged_settings, method_names, \
     predicted_classes, row
 
@@ -36,69 +33,6 @@ ROW_GROUP = ("method", "detail")
 DEFAULTS = {"shift": -1.0, "tolerance": 1e-5, "methods": None, "method_settings": None, "keep_maps": 3}
 #: methods with a baseline: checked twice, with the zero baseline and with the baseline shifted too.
 BASELINE_METHODS = ("integrated_gradients", "ig_smoothgrad")
-
-
-def first_layer(model):
-    """(weights name, bias name, linear output tensor) of the layer fed by the input."""
-    block = model.architecture.block_names[-1]
-    names = Randomizer(model).variables(block)
-    shapes = {v.op.name: v.shape.rank for v in model.variables if v.op.name in names}
-    weights = [n for n, rank in shapes.items() if rank in (2, 4)]
-    biases = [n for n, rank in shapes.items() if rank == 1]
-    if len(weights) != 1 or len(biases) != 1:
-        raise CheckError(f"input invariance needs a first layer with one weight and one bias variable "
-                         f"(conv or dense fed by the input); block {block!r} has {sorted(shapes)}")
-    _check_bias_is_added(model, biases[0])
-    scope = weights[0].rsplit("/", 1)[0] + "/"
-    for op in model.graph.get_operations():
-        if op.type in ("Conv2D", "MatMul") and op.name.startswith(scope) and len(op.inputs) == 2:
-            reads = op.inputs[1].op
-            if reads.type in ("ReadVariableOp", "Identity") and reads.inputs[0].op.name == weights[0]:
-                return weights[0], biases[0], op.outputs[0]
-    raise CheckError(f"no Conv2D or MatMul reading {weights[0]} in the model's graph: the first layer is not "
-                     f"a plain conv or dense layer")
-
-
-def _check_bias_is_added(model, bias):
-    """Refuse a 'bias' the forward graph does not simply add (e.g. a batch-norm offset, as in Inception)."""
-    uses = set()
-    for op in model.graph.get_operations():
-        if op.type in ("ReadVariableOp", "Identity") and op.inputs and op.inputs[0].op.name == bias \
-                and not op.name.startswith(("set_weights", "save", "gradients", "guided")):
-            uses |= {c.type for out in op.outputs for c in out.consumers()
-                     if not c.name.startswith(("gradients", "save", "guided", "set_weights"))}  # forward graph only
-    if not uses or not uses <= {"Add", "AddV2", "BiasAdd"}:
-        raise CheckError(f"input invariance needs the first layer's bias to be added to its output; {bias} is used "
-                         f"by {', '.join(sorted(uses)) or 'nothing'} (e.g. a batch-norm offset), so the shift "
-                         f"cannot be compensated there")
-
-
-def shift_compensation(model, shift):
-    """The first layer's linear response to the constant image ``shift``: W m, (H, W, C) or (units,)."""
-    weights, bias, linear = first_layer(model)
-    constant = np.full((1,) + tuple(model.architecture.input_shape), shift, np.float32)
-    return bias, model.session.run(linear, {model.inputs: constant})[0]
-
-
-def shifted_model(model, shift):
-    """A new :class:`GraphModel` with the same weights whose first-layer bias is b - W m.
-
-    Built with a custom getter that returns ``bias - W m`` wherever the graph reads the bias
-    (both the plain and the guided-backprop tower), so the variables themselves are unchanged.
-    """
-    bias_name, compensation = shift_compensation(model, shift)
-    architecture = model.architecture
-
-    def build(inputs):
-        def getter(getter, name, *args, **kwargs):   # TensorFlow passes these two by keyword
-            var = getter(name, *args, **kwargs)
-            return var - tf.constant(compensation, dtype=var.dtype.base_dtype) if name == bias_name else var
-        with tf1.variable_scope(tf1.get_variable_scope(), custom_getter=getter):
-            return architecture.build(inputs)
-
-    shifted = GraphModel(dataclasses.replace(architecture, build=build))
-    shifted.set_weights(model.get_weights())
-    return shifted
 
 
 def check_equivalence(model, shifted, images, shift, tolerance, image_ids=None):
@@ -139,7 +73,10 @@ def run(model, images, image_ids, seed=0, settings=None):
     methods = method_names(model, s["methods"])
     shift = float(s["shift"])
     method_settings = {k: dict(v) for k, v in (s["method_settings"] or {}).items()}
-    shifted = shifted_model(model, shift)
+    try:
+        shifted, compensated = model.shifted_input_model(shift)
+    except UnsupportedError as err:
+        raise CheckError(str(err)) from None
     try:
         error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
         classes = predicted_classes(model, images)
@@ -168,4 +105,4 @@ def run(model, images, image_ids, seed=0, settings=None):
     maps.update({f"shifted baseline|{name}": v[:k] for name, v in shifted_baseline.items()})
     maps["images"] = images[:k]
     return CheckResult(rows, {**s, "methods": methods, "seed": seed, "logit_error": error,
-                              "compensated_variable": first_layer(model)[1]}, maps=maps)
+                              "compensated_variable": compensated}, maps=maps)

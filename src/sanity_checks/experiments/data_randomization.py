@@ -19,7 +19,7 @@ class _Step:
 def _layout(model):
     """What two models of one architecture share: input shape, classes, trainable variable shapes in order."""
     return (tuple(model.architecture.input_shape), model.architecture.num_classes,
-            [tuple(v.shape.as_list()) for v in model.variables if v.trainable])
+            [tuple(p.shape) for p in model.parameters() if p.trainable])
 
 
 def check_pair(model, random_model):

@@ -42,8 +42,8 @@ class FilterPruner:
     def __init__(self, model, layers):
         self.model, self.layers = model, list(layers)
         names = [layer.variable for layer in self.layers]
-        by_name = {v.op.name: v for v in model.variables}
-        self.snapshot = dict(zip(names, model.session.run([by_name[n] for n in names])))
+        weights = model.get_weights()
+        self.snapshot = {n: weights[n] for n in names}
         self._pruned = {}   # variable name -> modified copy
 
     def locate(self, index):

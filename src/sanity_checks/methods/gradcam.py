@@ -17,15 +17,16 @@ from .gradients import guided_backprop
 def gradcam_layer(model, layer=None):
     """The layer GradCAM reads: ``layer`` or the architecture's default; must be (N, h, w, K)."""
     layer = layer or model.architecture.gradcam_layer
+    shapes = model.layer_shapes()
     if layer is None:
         raise MethodError(f"GradCAM needs a convolutional layer, and {model.architecture.name} has none "
-                          f"(no gradcam_layer); valid layers: {', '.join(model.end_points)}")
-    if layer not in model.end_points:
+                          f"(no gradcam_layer); valid layers: {', '.join(shapes)}")
+    if layer not in shapes:
         raise MethodError(f"unknown layer {layer!r} for {model.architecture.name}; "
-                          f"valid layers: {', '.join(model.end_points)}")
-    if model.end_points[layer].shape.rank != 4:
-        raise MethodError(f"GradCAM needs a convolutional layer (N, h, w, K); {layer!r} has shape "
-                          f"{model.end_points[layer].shape}")
+                          f"valid layers: {', '.join(shapes)}")
+    if shapes[layer] is None or len(shapes[layer]) != 3:
+        shown = "unknown" if shapes[layer] is None else "(None, " + ", ".join(map(str, shapes[layer])) + ")"
+        raise MethodError(f"GradCAM needs a convolutional layer (N, h, w, K); {layer!r} has shape {shown}")
     return layer
 
 

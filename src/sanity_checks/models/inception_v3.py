@@ -45,6 +45,7 @@ ARCHITECTURE = Architecture(
     name="inception_v3",
     build=build,
     input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3),
+    input_range=(-1.0, 1.0),
     num_classes=NUM_CLASSES,
     blocks=tuple(Block(name, f"{SCOPE}/{name}") for name in BLOCK_NAMES),
     gradcam_layer="Mixed_7c",
@@ -52,5 +53,4 @@ ARCHITECTURE = Architecture(
     # batches of 1 to 16, 2 cores) and only cost memory.
     batch_size=8,
     description="Inception v3 (TF-slim), ImageNet, 1001 classes (0 = background)",
-    extra={"input_range": (-1.0, 1.0)},
 )

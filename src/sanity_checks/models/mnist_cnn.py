@@ -54,6 +54,7 @@ ARCHITECTURE = Architecture(
     name="cnn",
     build=build,
     input_shape=(28, 28, 1),
+    input_range=(0.0, 1.0),
     num_classes=10,
     blocks=(Block("softmax_linear", "softmax_linear"), Block("fc1", "fc1"),
             Block("hidden2", "hidden2"), Block("hidden1", "hidden1")),

@@ -47,6 +47,7 @@ ARCHITECTURE = Architecture(
     name="mlp",
     build=build,
     input_shape=(28, 28, 1),
+    input_range=(0.0, 1.0),
     num_classes=10,
     blocks=(Block("logits", "mlp/logits"), Block("hidden3", "mlp/hidden3"),
             Block("hidden2", "mlp/hidden2"), Block("hidden1", "mlp/hidden1")),
