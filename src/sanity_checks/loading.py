@@ -1,15 +1,16 @@
-"""Turn whatever a user names as ``--model`` into a :class:`~sanity_checks.model.GraphModel`.
+"""Turn whatever a user names as ``--model`` into a model behind the contract (:mod:`sanity_checks.contract`).
 
 One entry point, :func:`load_model`, for every source; each source is one module:
 
 - our own model folders (``model.ckpt.*`` + ``metadata.json``): :func:`sanity_checks.model.load_checkpoint_folder`;
 - a folder with the public Inception v3 checkpoint: :func:`sanity_checks.imagenet.load_inception_v3`;
 - a Keras model (a ``.keras`` / ``.h5`` file of Keras 3 or tf-keras, a tf-keras SavedModel folder,
-  or a Keras model object in memory): :func:`sanity_checks.keras_models.load_keras`.
+  or a Keras model object in memory): :func:`sanity_checks.keras_models.load_keras`;
+- a ``.npz`` of the numpy reference model: :func:`sanity_checks.engines.numpy_mlp.load`.
 
 The runners call only this module (``add_arguments`` / ``load_from_args``) and never ask what kind
 of model they hold: everything they need (input shape, classes, blocks, GradCAM layer) is on the
-model's :class:`~sanity_checks.models.Architecture`.
+model's :class:`~sanity_checks.contract.Architecture`.
 """
 import os
 
@@ -28,6 +29,10 @@ def load_model(spec, **options):
     classes), ``blocks_file`` (JSON ``{block: [layer-name regex, ...]}``), ``blocks`` (the same
     mapping as a dict), ``log`` (where notes go; default print).
     """
+    from .engines import numpy_mlp
+
+    if isinstance(spec, (str, os.PathLike)) and numpy_mlp.is_numpy_mlp_file(spec):
+        return numpy_mlp.load(spec)   # no TensorFlow needed
     from . import keras_models
 
     if not isinstance(spec, (str, os.PathLike)):
