@@ -37,7 +37,7 @@ def profiled(fn):
     wall = time.perf_counter() - start
     cumulative = {}
     for (path, _, name), row in pstats.Stats(profile).stats.items():
-        key = "runs.run_task" if (name == "run_task" and path.endswith("runs.py")) else name
+        key = "runs.run_task" if (name == "run_task" and path.endswith(os.path.join("runs", "runners.py"))) else name
         cumulative[key] = cumulative.get(key, 0.0) + row[3]
     return wall, cumulative
 

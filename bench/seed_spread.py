@@ -28,9 +28,11 @@ control (the original has no Fashion-MNIST numbers); random-label models are tra
 sets in ``--random-label-data`` (default mnist: the Fashion-MNIST ones take over an hour each).
 ``--epochs`` (with ``--train-args --max-train N``) trains other budgets; ``--training-from CSV ...``
 tables and draws the first and last columns of all these runs against the Adam steps of training.
+
+The study's other modules lie beside this script: ``seed_spread_reference`` (the original's numbers),
+``seed_spread_rows`` (the rows and the CSV), ``seed_spread_tables`` and ``seed_spread_figures``.
 """
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -42,51 +44,18 @@ try:
     import sanity_checks  # noqa: F401
 except ImportError:
     sys.path.insert(0, os.path.join(REPO, "src"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:   # the study's modules beside this script (also when loaded from a file, as the tests do)
+    sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
-from sanity_checks.files import atomic_path, save_figure  # noqa: E402
-from sanity_checks.methods import LABELS  # noqa: E402
+from sanity_checks.files import atomic_path  # noqa: E402
 
-#: REFERENCE A6: the last column (all blocks randomized) of the original notebooks, mean |Spearman|.
-ORIGINAL_CASCADE = {
-    "cnn": {"gradient": 0.082, "smoothgrad": 0.213, "guided_backprop": 0.444, "gradcam": 0.299,
-            "guided_gradcam": 0.282, "integrated_gradients": 0.992, "gradient_x_input": 0.992,
-            "ig_smoothgrad": 0.361},
-    "mlp": {"gradient": 0.020, "smoothgrad": 0.025, "guided_backprop": 0.044, "integrated_gradients": 0.993,
-            "gradient_x_input": 0.993, "ig_smoothgrad": 0.345},
-}
-#: The other stored run of the original CNN notebook (its repository at commit e59acba; ORIGINAL_CASCADE
-#: is from commit e7202036, REFERENCE A6): the original's own run-to-run spread, last column.
-ORIGINAL_CASCADE_OTHER_RUN = {
-    "cnn": {"gradient": 0.099, "smoothgrad": 0.213, "guided_backprop": 0.451, "gradcam": 0.151,
-            "guided_gradcam": 0.246, "integrated_gradients": 0.992, "gradient_x_input": 0.992,
-            "ig_smoothgrad": 0.338},
-}
-#: The original notebooks' first column (only the top block re-initialized), mean |Spearman| (the CNN's
-#: from commit e7202036 as ORIGINAL_CASCADE; its other run gives 0.642, 0.582, 0.902).
-ORIGINAL_CASCADE_FIRST = {
-    "cnn": {"gradient": 0.601, "smoothgrad": 0.536, "guided_backprop": 0.888},
-    "mlp": {"gradient": 0.234, "smoothgrad": 0.255, "guided_backprop": 0.903},
-}
-#: REFERENCE A7: the original's random-label bar charts (digit 0), |Spearman| read off the PNGs (approximate).
-ORIGINAL_DATA = {
-    "cnn": {"gradient": 0.17, "smoothgrad": 0.24, "guided_backprop": 0.57, "gradcam": 0.02, "guided_gradcam": 0.57,
-            "integrated_gradients": 1.0, "ig_smoothgrad": 0.45, "gradient_x_input": 1.0},
-    "mlp": {"gradient": 0.60, "smoothgrad": 0.59, "guided_backprop": 0.70, "integrated_gradients": 0.99,
-            "ig_smoothgrad": 0.80, "gradient_x_input": 0.99},
-}
-#: REFERENCE A4 (paper, App. B): the original models' test accuracy.
-ORIGINAL_ACCURACY = {"cnn": 0.992, "mlp": 0.987}
-#: REFERENCE A4: the original trained on 55,000 digits, 50 epochs of batches of 50.
-ORIGINAL_STEPS = 55_000
-DATA_LABELS = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
-METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
-                "guided_backprop", "gradcam", "guided_gradcam", "edge"]
-METRICS = ("spearman_abs", "spearman_signed")
-CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "epochs",
-               "train_images", "steps", "test_accuracy", "method",
-               "metric", "step", "mean", "std", "n", "original", "first_mean")
+from seed_spread_figures import figure, training_figure  # noqa: E402
+from seed_spread_rows import last_column, training_rows, write_csv  # noqa: E402
+from seed_spread_tables import sample_tables, spread_tables, training_table  # noqa: E402
+
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
 #: name -> (extra options of the runners, tests it applies to).
 VARIANTS = {
@@ -170,199 +139,6 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs, var
                           "seconds": json.load(f)["seconds"]})
     return out
 
-
-def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default"):
-    """The CSV rows of one run: per method and metric, the mean over images at the last state."""
-    with open(os.path.join(out, "summary.json")) as f:
-        everything = json.load(f)
-    metadata = {}   # the model's, for its training length and test accuracy (when the folder is still there)
-    if os.path.exists(os.path.join(everything.get("model", ""), "metadata.json")):
-        with open(os.path.join(everything["model"], "metadata.json")) as f:
-            metadata = json.load(f)
-    epochs, n_train = metadata.get("epochs", ""), metadata.get("n_train", "")
-    # Adam steps: one per batch, n_train // batch_size batches per epoch (sanity_checks.train.batches)
-    steps = epochs * max(1, n_train // metadata["batch_size"]) if epochs and n_train and "batch_size" in metadata else ""
-    accuracy = metadata.get("accuracy", {}).get("test", "")
-    summary = everything["summary"]
-    # summary.json's keys are sorted: the last state is named by the settings
-    step = everything["settings"]["blocks"][-1] if test == "cascading" else "random labels"
-    # the cascade's first state (only the top block random): where the trained models differ first
-    first_step = everything["settings"]["blocks"][0] if test == "cascading" else None
-    original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch] if data == "mnist" else {}
-    rows = []
-    for method in [m for m in METHOD_ORDER if m in summary]:
-        for metric in METRICS:
-            stats = summary[method][step][metric]
-            rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
-                         "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
-                         "variant": variant, "epochs": epochs, "train_images": n_train, "steps": steps,
-                         "test_accuracy": accuracy,
-                         "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
-                         "std": round(stats["std"], 6), "n": stats["n"],
-                         "original": original.get(method, "") if metric == "spearman_abs" else "",
-                         "first_mean": round(summary[method][first_step][metric]["mean"], 6) if first_step else ""})
-    return rows
-
-
-def write_csv(rows, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def inside(original, values):
-    """Whether the original's number (three decimals) lies in [min, max] of ``values`` at that
-    precision: 'yes', or 'no (<original minus the nearer bound>)'."""
-    low, high = round(min(values), 3), round(max(values), 3)
-    return "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
-
-
-def spread_tables(rows, noise, variant="default"):
-    """Markdown tables: per test and architecture, per method, the original and our mean [min, max]
-    over seeds for each image sample, and whether the original falls inside the seeds' range."""
-    lines = []
-    for test, title in (("cascading", "cascading randomization, last column"),
-                        ("data", "data randomization (random-label model)")):
-        for data, arch in [(d, a) for d in DATA_LABELS for a in ("cnn", "mlp")]:
-            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == data
-                    and r["noise"] == noise and r["variant"] == variant]
-            if not mine:
-                continue
-            samples = sorted({r["images"] for r in mine}, key=lambda s: int(s.split("-")[0]))
-            seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()} {DATA_LABELS[data]}, {title}, noise {noise}, {variant}, seeds {', '.join(map(str, seeds))}:", "",
-                      "| method | original ABS | " + " | ".join(f"ABS images {s}" for s in samples)
-                      + " | original inside? | " + " | ".join(f"signed images {s}" for s in samples) + " |",
-                      "|---|---|" + "---|" * (2 * len(samples) + 1)]
-            for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in mine)]:
-                cells, signed, everything = [], [], []
-                for sample in samples:
-                    for metric, out in (("spearman_abs", cells), ("spearman_signed", signed)):
-                        values = [r["mean"] for r in mine if r["method"] == method and r["images"] == sample
-                                  and r["metric"] == metric]
-                        out.append(f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]")
-                        if metric == "spearman_abs":
-                            everything += values
-                original = next((r["original"] for r in mine if r["method"] == method and r["original"] != ""), "")
-                if original == "":
-                    verdict = "–"
-                elif len(seeds) < 2:   # one seed: no spread to fall inside, only the difference
-                    verdict = f"one seed ({original - np.mean(everything):+.3f})"
-                else:
-                    verdict = inside(original, everything)
-                lines.append(f"| {LABELS[method]} | {original if original != '' else '–'} | " + " | ".join(cells)
-                             + f" | {verdict} | " + " | ".join(signed) + " |")
-    return "\n".join(lines)
-
-
-def sample_tables(rows, noise, min_samples=3):
-    """Markdown: for each model (architecture, seed) run on at least ``min_samples`` disjoint image
-    samples, per method the spread of the 10-image mean over the samples (the image sample's share of
-    the spread), and whether the original's number falls inside it."""
-    lines = []
-    for test in ("cascading", "data"):
-        for arch in ("cnn", "mlp"):
-            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
-                    and r["noise"] == noise and r["variant"] == "default" and r["metric"] == "spearman_abs"]
-            for seed in sorted({r["seed"] for r in mine}):
-                of_seed = [r for r in mine if r["seed"] == seed]
-                samples = sorted({r["first_image"] for r in of_seed})
-                if len(samples) < min_samples:
-                    continue
-                lines += ["", f"{arch.upper()} MNIST seed {seed}, {test}, last column, {len(samples)} disjoint samples "
-                          f"of {of_seed[0]['n']} test images (first images {', '.join(map(str, samples))}), noise {noise}:", "",
-                          "| method | original ABS | mean over samples | std | [min, max] | original inside? |",
-                          "|---|---|---|---|---|---|"]
-                original_of = ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA
-                for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in of_seed)]:
-                    values = [r["mean"] for r in of_seed if r["method"] == method]
-                    original = original_of[arch].get(method)
-                    verdict = "–" if original is None else inside(original, values)
-                    lines.append(f"| {LABELS[method]} | {'–' if original is None else original} | {np.mean(values):.3f} "
-                                 f"| {np.std(values, ddof=1):.3f} | [{min(values):.3f}, {max(values):.3f}] | {verdict} |")
-    return "\n".join(lines)
-
-
-def figure_legend(fig, axes, ncol):
-    """One legend below all panels, each label once; the share of the figure's height it takes."""
-    handles, labels = [], []
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
-    rows = -(-len(labels) // ncol)
-    height = fig.get_figheight()
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
-    return min(0.4, (0.16 * rows + 0.05) / height)
-
-
-def figure(rows, noise, path):
-    """Per method: our seeds as dots (filled: images 0-9, open: other 10-image samples, green:
-    Fashion-MNIST, orange: GradCAM upsampled as the original's PAIR 0.0.4), the original's value as a
-    red bar (dashed: its other stored run); rows: cascading last column and data randomization,
-    columns: CNN, MLP."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tests = [t for t in ("cascading", "data") if any(r["test"] == t for r in rows)]
-    fig, axes = plt.subplots(len(tests), 2, figsize=(10, 3.3 * len(tests)), squeeze=False,
-                             gridspec_kw={"width_ratios": [9, 7]})
-    for i, test in enumerate(tests):
-        for j, arch in enumerate(("cnn", "mlp")):
-            ax = axes[i, j]
-            mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
-                    and r["metric"] == "spearman_abs" and r["variant"] in ("default", "tf1_resize")]
-            methods = [m for m in METHOD_ORDER if m != "edge"
-                       and any(r["method"] == m and r["variant"] == "default" for r in mine)]
-            samples = sorted({(r["data"], r["variant"], r["first_image"]) for r in mine},
-                             key=lambda s: (s[0] != "mnist", s[1] != "default", s[2]))
-            width = 0.6 / max(1, len(samples))
-            labelled = set()
-            for k, (data, variant, first) in enumerate(samples):
-                color = "tab:green" if data == "fashion" else "tab:orange" if variant == "tf1_resize" else "tab:blue"
-                label = f"{DATA_LABELS[data]} " + (
-                    "images 0-9, one dot per seed" if first == 0 else "other 10-image samples") + (
-                    ", GradCAM upsampled as PAIR 0.0.4 (the original's)" if variant == "tf1_resize" else "")
-                for x, method in enumerate(methods):
-                    values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
-                              and r["variant"] == variant and r["first_image"] == first]
-                    xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
-                    ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
-                               facecolors=color if first == 0 else "none", linewidths=1,
-                               label=None if label in labelled else label)
-                    labelled.add(label)
-            for x, method in enumerate(methods):
-                original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch].get(method)
-                if original is not None:
-                    ax.hlines(original, x - 0.38, x + 0.38, colors="tab:red", linewidth=2, zorder=4,
-                              label="original" if not ax.get_legend_handles_labels()[1].count("original")
-                              else None)
-                other = ORIGINAL_CASCADE_OTHER_RUN.get(arch, {}).get(method) if test == "cascading" else None
-                if other is not None:
-                    ax.hlines(other, x - 0.38, x + 0.38, colors="tab:red", linewidth=1.2, linestyles="dashed",
-                              zorder=4, label="original, its other stored run"
-                              if not ax.get_legend_handles_labels()[1].count("original, its other stored run") else None)
-            ax.set_xticks(range(len(methods)))
-            ax.set_xticklabels([LABELS[m] for m in methods], rotation=35, ha="right", fontsize=8)
-            ax.set_ylim(-0.1, 1.05)
-            ax.grid(axis="y", alpha=0.3)
-            ax.set_title(f"{arch.upper()}: " + ("cascading randomization, all layers random" if test == "cascading"
-                                                else "data randomization (random-label model)"), fontsize=9)
-            if j == 0:
-                ax.set_ylabel("mean |Spearman| over 10 images")
-    fig.suptitle(f"Training-seed and image-sample spread (noise {noise}) against the original's numbers",
-                 fontsize=10)
-    bottom = figure_legend(fig, axes, ncol=2)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return save_figure(fig, path, dpi=90)
-
-
 def print_costs(costs):
     print("\ncost (seconds; training times from each model's metadata.json, checks as run here):")
     parts = {}
@@ -371,138 +147,6 @@ def print_costs(costs):
             parts.setdefault(c["part"], []).append(c["seconds"])
     for part, seconds in parts.items():
         print(f"  {part:<45} {len(seconds)} x, mean {np.mean(seconds):7.0f} s, total {np.sum(seconds) / 60:6.1f} min")
-
-
-def training_table(rows):
-    """Markdown: per architecture and image sample, the last column's mean |Spearman| (over seeds)
-    per method, and the first column's where the original has one, per training condition (data set, training images, epochs; the Adam steps follow),
-    with the models' test accuracy, next to the original's (MNIST, 55,000 digits, 50 epochs)."""
-    lines = []
-    for arch in ("cnn", "mlp"):
-        samples = sorted({r["images"] for r in rows if r["architecture"] == arch}, key=lambda s: int(s.split("-")[0]))
-        for images in samples:
-            mine = [r for r in rows if r["architecture"] == arch and r["images"] == images
-                    and r["metric"] == "spearman_abs"]
-            conditions = sorted({(r["data"], r["train_images"], r["epochs"]) for r in mine},
-                                key=lambda c: (c[0] != "mnist", c[0], c[1] or 0, c[2] or 0))
-            of = {c: [r for r in mine if (r["data"], r["train_images"], r["epochs"]) == c] for c in conditions}
-            lines += ["", f"{arch.upper()}, cascading last column by training, images {images} (mean over seeds):", "",
-                      "| method | original (MNIST) | " + " | ".join(
-                          f"{DATA_LABELS[d]}{f' {n:,} images' if n else ''}, {e} epochs" for d, n, e in conditions) + " |",
-                      "|---|---|" + "---|" * len(conditions)]
-            lines.append("| seeds | 1 | " + " | ".join(str(len({r["seed"] for r in of[c]})) for c in conditions) + " |")
-            steps = [of[c][0]["steps"] for c in conditions]
-            lines.append(f"| Adam steps | {ORIGINAL_STEPS:,} | " + " | ".join(f"{s:,}" if s else "–" for s in steps) + " |")
-            accuracy = [np.mean([r["test_accuracy"] for r in of[c]]) for c in conditions]
-            lines.append(f"| test accuracy | {ORIGINAL_ACCURACY[arch]} | " + " | ".join(f"{a:.3f}" for a in accuracy) + " |")
-            for method in [m for m in METHOD_ORDER if any(r["method"] == m for r in mine)]:
-                values = [np.mean([r["mean"] for r in of[c] if r["method"] == method] or [np.nan]) for c in conditions]
-                lines.append(f"| {LABELS[method]} | {ORIGINAL_CASCADE[arch].get(method, '–')} | "
-                             + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")
-            for method, original in ORIGINAL_CASCADE_FIRST[arch].items():   # only the top block random
-                values = [np.mean([r["first_mean"] for r in of[c] if r["method"] == method and r["first_mean"] != ""]
-                                  or [np.nan]) for c in conditions]
-                if not all(np.isnan(values)):
-                    lines.append(f"| {LABELS[method]}, first column | {original} | "
-                                 + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")
-    return "\n".join(lines)
-
-
-#: The training figure's panels per architecture: (method, column), the open gaps' last columns first.
-TRAINING_FIGURE_PANELS = {"cnn": (("guided_gradcam", "last"), ("ig_smoothgrad", "last"), ("gradient", "first"),
-                                  ("guided_backprop", "first")),
-                          "mlp": (("guided_backprop", "last"), ("ig_smoothgrad", "last"), ("gradient", "first"),
-                                  ("guided_backprop", "first"))}
-
-
-def read_csv(path):
-    """The rows of a CSV written by ``write_csv``, numbers as numbers (empty cells stay '')."""
-    def number(text):
-        if text == "":
-            return ""
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                return float(text)
-            except ValueError:
-                return text
-    with open(path, newline="") as f:
-        return [{k: (v if k in ("images", "step") else number(v)) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def training_rows(paths, first_images=(0, 10)):
-    """The cascading runs (default evaluation, per-state noise) of these CSVs on the given image
-    samples, each run once (a model reached from two studies, e.g. the 50-epoch seed-0 MLP, counts once)."""
-    rows, seen = [], set()
-    for path in paths:
-        for r in read_csv(path):
-            key = tuple(r[k] for k in ("data", "architecture", "seed", "images", "epochs", "train_images", "method",
-                                       "metric"))
-            if (r["test"] == "cascading" and r["variant"] == "default" and r["noise"] == "per-state"
-                    and r["first_image"] in first_images and key not in seen):
-                seen.add(key)
-                rows.append(r)
-    return rows
-
-
-def training_figure(rows, path, first_image=0):
-    """Per architecture, method and column (``TRAINING_FIGURE_PANELS``: the cascade's last column, all
-    blocks random, or its first, only the top block random): the mean |Spearman| (over seeds; one
-    sample of test images) against the Adam steps of training, one line per data set and number of
-    training images, and the original (MNIST, 55,000 digits) as a red star."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    # ``rows`` as training_rows gives them (cascading, default evaluation, per-state noise)
-    rows = [r for r in rows if r["metric"] == "spearman_abs" and r["first_image"] == first_image and r["steps"] != ""]
-    archs = [a for a in ("cnn", "mlp") if any(r["architecture"] == a for r in rows)]
-    if not archs:
-        sys.exit("no cascading runs with a training length in these CSVs")
-    n_cols = max(len(TRAINING_FIGURE_PANELS[a]) for a in archs)
-    fig, axes = plt.subplots(len(archs), n_cols, figsize=(2.6 * n_cols, 2.6 * len(archs)), squeeze=False,
-                             sharex=True)
-    styles = {"mnist": ("tab:blue", "o", "-"), "fashion": ("tab:green", "s", "--")}
-    for i, arch in enumerate(archs):
-        mine = [r for r in rows if r["architecture"] == arch]
-        series = sorted({(r["data"], r["train_images"]) for r in mine}, key=lambda c: (c[0] != "mnist", c[1]))
-        for j, (method, state) in enumerate(TRAINING_FIGURE_PANELS[arch]):
-            ax = axes[i, j]
-            key = "mean" if state == "last" else "first_mean"
-            for data, n_train in series:
-                of = [r for r in mine if r["data"] == data and r["train_images"] == n_train and r["method"] == method
-                      and r[key] != ""]
-                steps = sorted({r["steps"] for r in of})
-                means = [np.mean([r[key] for r in of if r["steps"] == s]) for s in steps]
-                color, marker, line = styles[data]
-                ax.plot(steps, means, color=color, marker=marker, linestyle=line, markersize=5,
-                        markerfacecolor=color if n_train > 10_000 else "white",
-                        label=f"{DATA_LABELS[data]}, {n_train:,} training images")
-            original = (ORIGINAL_CASCADE if state == "last" else ORIGINAL_CASCADE_FIRST)[arch].get(method)
-            if original is not None:
-                ax.plot([ORIGINAL_STEPS], [original], marker="*", color="tab:red", markersize=11, linestyle="none",
-                        label="original (MNIST, 55,000 digits)")
-            ax.set_xscale("log")
-            ax.set_xlim(800, 100_000)
-            ax.set_xticks([1_000, 3_000, 10_000, 30_000, 100_000], ["1k", "3k", "10k", "30k", "100k"])
-            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-            ax.set_ylim(-0.05, 1.0)
-            ax.grid(alpha=0.3)
-            ax.set_title(f"{arch.upper()} {LABELS[method]}, {state} column", fontsize=9)
-            if i == len(archs) - 1:
-                ax.set_xlabel("Adam steps of training (batch 50)", fontsize=8)
-            if j == 0:
-                ax.set_ylabel("mean |Spearman|", fontsize=8)
-        for j in range(len(TRAINING_FIGURE_PANELS[arch]), n_cols):
-            axes[i, j].axis("off")
-    fig.suptitle(f"Cascading randomization against how the model was trained (last column: all blocks random; "
-                 f"first: only the top block; test images {first_image}-{first_image + 9})", fontsize=10)
-    bottom = figure_legend(fig, axes, ncol=3)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return save_figure(fig, path, dpi=90)
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """One report with a verdict per method and check, against controls. ``--help`` lists the options."""
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
-from sanity_checks.report import main
+from sanity_checks.cli.report import main
 
 if __name__ == "__main__":
     cli.run(main)

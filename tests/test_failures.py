@@ -18,7 +18,7 @@ from sanity_checks.experiments.parameter_saliency_commands import (DEFAULT_FIGUR
                                                                     pruning_main)
 from sanity_checks.loading import load_model
 from sanity_checks.model import CHECKPOINT_NAME, METADATA_NAME, GraphModel
-from sanity_checks.report import main as report_main
+from sanity_checks.cli.report import main as report_main
 
 REPO = Path(__file__).resolve().parents[1]
 

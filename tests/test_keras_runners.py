@@ -110,7 +110,7 @@ def test_sanity_report_on_a_keras_file(keras_cnns, data_root, tmp_path):
     """The report's checks take a user's Keras file like the runners do, and leave the file as it was."""
     import csv
 
-    from sanity_checks.report import main as report_main
+    from sanity_checks.cli.report import main as report_main
 
     path = keras_cnns["keras", "h5"]
     before = digest(path)

@@ -8,6 +8,7 @@ import pytest
 
 from sanity_checks import report
 from sanity_checks.checks.controls import EDGE, INPUT_NOISE, RANDOM
+from sanity_checks.cli.report import main as report_main
 from sanity_checks.errors import SanityCheckError
 from sanity_checks.model import GraphModel
 
@@ -86,7 +87,7 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
             "--data-root", str(data_root)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        path, cells = report.main(argv)
+        path, cells = report_main(argv)
     text = open(path).read()
     assert "| method | randomization top-down | randomization bottom-up | sMPRT | eMPRT | random logit | " \
            "input invariance | faithfulness |" in text
@@ -108,11 +109,11 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
             "mprt.csv", "mprt.json", "faithfulness.csv"} <= names
     # a second run finds every part done, computes nothing and writes the same report
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()}
-    report.main(argv)
+    report_main(argv)
     assert {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()} == stamps
     assert open(path).read() == text
     with pytest.raises(SanityCheckError, match=r"another seed \(0 there, 1 now\)"):
-        report.main(argv[:-2] + ["--seed", "1", "--data-root", argv[-1]])
+        report_main(argv[:-2] + ["--seed", "1", "--data-root", argv[-1]])
 
 
 def test_a_check_that_cannot_run_is_reported_and_the_rest_still_runs(tmp_path, random_digits):
@@ -158,7 +159,7 @@ def test_report_bytes_do_not_depend_on_grouping_or_workers_and_a_removed_part_is
     def run(out, *extra):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return report.main(argv + ["--out", str(out), *extra])
+            return report_main(argv + ["--out", str(out), *extra])
 
     run(tmp_path / "serial", "--images-per-task", "4")
     assert image_parts(tmp_path / "serial") == ["images-000000-000003.npz"]

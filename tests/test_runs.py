@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from sanity_checks import runs
+from sanity_checks.runs import job as run_module   # the module whose write_part run() calls
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -113,7 +114,7 @@ def test_pool_rebuilds_after_a_worker_is_killed(tmp_path, capsys):
     job = ToyJob(tmp_path, n=6, per_task=1, delay=0.4)
     pool = runs.Pool(job.work, 2, threads=1)
     killed = []
-    original = runs.write_part
+    original = run_module.write_part
 
     def write_and_kill(out, task, arrays, run_id):
         path = original(out, task, arrays, run_id)
@@ -123,11 +124,11 @@ def test_pool_rebuilds_after_a_worker_is_killed(tmp_path, capsys):
             os.kill(pid, signal.SIGKILL)
         return path
 
-    runs.write_part, saved = write_and_kill, runs.write_part
+    run_module.write_part, saved = write_and_kill, run_module.write_part
     try:
         assert runs.run(job, tmp_path / "out", backend=pool, progress=False) == [i * i for i in range(6)]
     finally:
-        runs.write_part = saved
+        run_module.write_part = saved
     assert "a pool worker died" in capsys.readouterr().err
     assert len({line.split()[1] for line in (tmp_path / "log.txt").read_text().splitlines()}) >= 3
 

@@ -1,0 +1,90 @@
+"""The report's main: ``src/sanity_report.py``'s options, turned into a run of the checks (in this process,
+a pool, shards or Dask) and the report written from it (:mod:`sanity_checks.report`)."""
+import argparse
+
+from ..checks import CHECKS
+from ..files import check_output_folder
+from ..report import MIN_EFFECT, check_names, check_settings, describe_run, parse_min_effect, write_outputs
+
+
+def main(argv=None):
+    from .. import loading, user_images
+    from ..checks import jobs
+    from .options import add_model_and_image_arguments, add_run_arguments, parse_override, prepare_threads, run_job
+    from ..experiments.inputs import test_images
+    from ..methods import QUICK_SETTINGS, method_settings as check_method_settings
+
+    p = argparse.ArgumentParser(
+        prog="sanity_report.py",
+        description="Run the sanity checks (cascading randomization top-down and bottom-up, sMPRT, eMPRT, random "
+                    "logit, input invariance, pixel-deletion faithfulness) with a uniform-noise and an edge-detector "
+                    "control, and write report.md: one table, a verdict per method and check, rules included.")
+    p.add_argument("--model", required=True,
+                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5) or SavedModel")
+    p.add_argument("--out", required=True, help="folder for report.md, figures and each check's results")
+    p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
+    p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
+    p.add_argument("--checks", nargs="+", default=None, help=f"checks to run (default all: {', '.join(CHECKS)})")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--quick", action="store_true", help="few noise samples and IG steps (smoke test)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
+                   help="change one method setting (repeatable; applied after --quick)")
+    p.add_argument("--randomization", default="reinit", choices=["reinit", "truncated_normal", "uniform", "shuffle"],
+                   help="how blocks are randomized (default reinit, as the original)")
+    p.add_argument("--blocks", nargs="+", default=None,
+                   help="randomization top-down/bottom-up: blocks to cascade through (default all; the last state "
+                        "randomizes all of them)")
+    p.add_argument("--smprt-samples", type=int, default=50, help="sMPRT: noisy copies per image (default 50)")
+    p.add_argument("--smprt-noise", type=float, default=0.1,
+                   help="sMPRT: noise std as a fraction of each image's range (default 0.1)")
+    p.add_argument("--bins", default="sqrt", choices=["freedman-diaconis", "scott", "sturges", "rice", "sqrt"],
+                   help="eMPRT: histogram bin rule (default sqrt)")
+    p.add_argument("--shift", type=float, default=-1.0, help="input invariance: the constant shift m (default -1)")
+    p.add_argument("--replacement", default="zero",
+                   help="faithfulness: value of deleted pixels: zero, image_min, image_mean or a number (default zero)")
+    p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
+    p.add_argument("--min-effect", nargs="+", default=[], metavar="[CHECK=]DELTA",
+                   help="minimum effect δ of a pass, as a fraction of the range of the check's score (default "
+                        + ", ".join(f"{k} {v:g}" for k, v in MIN_EFFECT.items())
+                        + "; faithfulness: of the mean logit drop); a bare number sets every check, "
+                          "CHECK=DELTA one (e.g. --min-effect 0.1 faithfulness=0.05); 0: any difference")
+    p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
+    p.add_argument("--image-dir", default=None,
+                   help="a folder of images (ImageNet models: default doc/data)")
+    add_model_and_image_arguments(p, image_dir=False)
+    add_run_arguments(p, images_per_task=jobs.IMAGES_PER_TASK)
+    args = p.parse_args(argv)
+    check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
+    checks = check_names(args.checks)
+    parse_min_effect(args.min_effect)   # refused before any work
+
+    method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
+    for text in args.overrides:
+        method, setting, value = parse_override(text)
+        method_settings.setdefault(method, {})[setting] = value
+        check_method_settings(method, method_settings[method])
+    prepare_threads(args)
+    model = loading.load_from_args(args)
+    data, images, labels = test_images(model, args.images, args.data_root, args.image_dir,
+                                       user=user_images.options(args))
+    meta = getattr(model, "metadata", {})
+    accuracy = meta.get("accuracy")
+    accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
+    header = (f"Model `{args.model}` ({model.architecture.description}; data {meta.get('data')}, "
+              f"labels {meta.get('labels', 'true')}, test accuracy {accuracy}"
+              + ("; random weights" if meta.get("random_weights") else "") + f"); "
+              f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
+              + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
+    settings = check_settings(args, method_settings or None)
+    job = jobs.checks_job(model, args.model, (data, images, labels), checks=checks, seed=args.seed,
+                          check_settings=settings, data_root=args.data_root, image_dir=args.image_dir,
+                          images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK,
+                          loading=loading.options_from_args(args), user_images=user_images.options(args))
+    merged = run_job(job, args)
+    if merged is None:   # a shard that left parts missing
+        return None
+    describe_run(merged)
+    path, cells = write_outputs(args.out, merged, job.config["image_ids"], args.seed,
+                                {c: settings[c] for c in checks}, header, parse_min_effect(args.min_effect))
+    print(f"wrote {path}")
+    return path, cells

@@ -1,0 +1,119 @@
+"""report.md: the verdict table, the per-baseline input-invariance table, the model's entropy line, the
+rules and the settings, as markdown."""
+import json
+import os
+
+import numpy as np
+
+from ..checks.controls import EDGE, LABELS as CONTROL_LABELS
+from ..files import atomic_path
+from .judging import bootstrap_indices, column_values, judge, judge_all, min_effects
+from .rules import MIN_EFFECT, TABLE, Column, rules
+
+
+def _jsonable(obj):
+    from ..checks.jobs import jsonable
+    return jsonable(obj)
+
+
+def _fmt(x):
+    if not np.isfinite(x):
+        return "nan"
+    return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
+
+
+def format_cell(cell):
+    if cell.n == 0:
+        return "n/a"
+    lo, hi = cell.interval
+    return f"{_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] **{cell.verdict}**"
+
+
+def label(name):
+    from ..methods import method_label
+    return CONTROL_LABELS.get(name) or method_label(name)
+
+
+def markdown_table(cells, names, columns):
+    columns = [c for c in columns if any((n, c.title) in cells for n in names)]
+    lines = ["| method | " + " | ".join(c.title for c in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for name in names:
+        lines.append(f"| {label(name)} | " + " | ".join(
+            format_cell(cells[(name, c.title)]) if (name, c.title) in cells else "" for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def input_invariance_table(rows, names, seed):
+    """Per method and baseline: the relative L1 change, interval and verdict."""
+    variants = []
+    for name in names:
+        details = sorted({r["detail"] for r in rows if r["check"] == "input_invariance" and r["method"] == name})
+        variants += [(name, d) for d in details]
+    if not variants:
+        return ""
+    lines = ["| method | baseline | relative L1 change [95% interval] | verdict |", "|---|---|---|---|"]
+    for name, detail in variants:
+        column = Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail=detail)
+        values = column_values(rows, column, name)
+        control = column_values(rows, Column("x", "input_invariance", "relative_l1", "lower", (EDGE,),
+                                             detail="default"), EDGE)
+        cell = judge(values, control, column, bootstrap_indices(len(control), seed, "input invariance"))
+        lo, hi = cell.interval
+        lines.append(f"| {label(name)} | {detail or '—'} | {_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] | {cell.verdict} |")
+    return "\n".join(lines)
+
+
+def model_entropy_line(rows, seed):
+    values = {r["image"]: r["value"] for r in rows if r["check"] == "emprt" and r["method"] == "model_output"
+              and r["metric"] == "entropy_increase"}
+    if not values:
+        return ""
+    v = np.array([values[i] for i in sorted(values)])
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ""
+    means = v[bootstrap_indices(len(v), seed, "model entropy")].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return (f"The model's own output entropy (softmax over classes) changes by {_fmt(v.mean())} [{_fmt(lo)}, {_fmt(hi)}] "
+            f"(relative) from the trained to the fully randomized model: "
+            + ("the randomization changed the function." if v.mean() != 0 else "the function did not change."))
+
+
+def _effect_note(column, deltas, min_effect):
+    if column.title not in deltas:
+        return ""
+    fraction = {**MIN_EFFECT, **(min_effect or {})}[column.check]
+    if column.effect_unit:
+        return f", minimum effect δ = {fraction:g} × the mean {column.effect_unit} = {_fmt(deltas[column.title])}"
+    return f", minimum effect δ = {_fmt(deltas[column.title])}"
+
+
+def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None, min_effect=None):
+    cells = judge_all(rows, names, seed, min_effect=min_effect)
+    deltas = min_effects(rows, min_effect)
+    parts = [f"# Sanity-check report\n\n{header}\n",
+             "## Verdicts\n",
+             "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
+             markdown_table(cells, names, TABLE), "",
+             "Columns:\n\n" + "\n".join(
+                 f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
+                 + " and the ".join(label(x).split(": ")[1] for x in c.controls)
+                 + (" controls" if len(c.controls) > 1 else " control") + _effect_note(c, deltas, min_effect) + "."
+                 for c in TABLE), "",
+             rules(min_effect)]
+    if skipped:
+        parts += ["## Checks not run\n"] + [f"- **{check}**: {reason}" for check, reason in skipped.items()] + [""]
+    line = model_entropy_line(rows, seed)
+    if line:
+        parts += ["## eMPRT: the model itself\n", line, ""]
+    table = input_invariance_table(rows, names, seed)
+    if table:
+        parts += ["## Input invariance, per baseline\n", table, ""]
+    if figures_written:
+        parts += ["## Figures\n"] + [f"![{name}]({name})" for name in figures_written] + [""]
+    parts += ["## Settings\n", "```json", json.dumps(_jsonable(settings), indent=2, sort_keys=True), "```", ""]
+    path = os.path.join(out, "report.md")
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write("\n".join(parts))
+    return path, cells

@@ -1,0 +1,98 @@
+"""The report's table and its verdict rules: the columns (which rows, which way is better, which
+controls), the minimum effects δ, the tolerance of input invariance, and the rules as written into the report."""
+from dataclasses import dataclass
+
+from ..checks.controls import EDGE, INPUT_NOISE, RANDOM
+
+#: Relative L1 change of a map under the compensated shift below which a method counts as
+#: input-invariant: 0.1% of the map's mass. float32 rounding through these networks changes
+#: the logits by ~1e-6 (relative); any change above 1e-3 is the method's, not the arithmetic's.
+INVARIANCE_TOLERANCE = 1e-3
+BOOTSTRAP_RESAMPLES = 2000
+#: Minimum effect δ per check, as a fraction of the range its score moves in: a verdict asks for an
+#: improvement over the control of at least δ, so that many images cannot turn a negligible
+#: difference (0.01 in Spearman) into a pass. 5% of the range everywhere:
+#: - similarities (Spearman of absolute maps, SSIM; 0 ... 1 here): 0.05;
+#: - eMPRT (a relative entropy increase): a rise of 5% of the trained map's entropy. The
+#:   model-independent input × noise control already rises by 0.013 [-0.001, 0.028] on the
+#:   Fashion-MNIST CNN (doc/sanity_report.md), and a 28-bin histogram moves by a few percent when a
+#:   few pixels cross a bin edge: a rise must clearly exceed what a map that ignores the model shows;
+#: - faithfulness (area under the logit while deleting, in logit units): 5% of the image's logit drop
+#:   from intact to fully deleted (mean over images), the range the area moves in; a fixed number of
+#:   logits would mean something else for every model.
+MIN_EFFECT = {"mprt": 0.05, "smprt": 0.05, "emprt": 0.05, "random_logit": 0.05, "faithfulness": 0.05}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: which rows it reads, which way is better, which control it is judged against."""
+
+    title: str
+    check: str
+    metric: str
+    better: str            # "lower" or "higher"
+    controls: tuple        # the controls the verdict is decided against (all must be beaten to pass)
+    order: str = ""        # mprt only: the cascade order; the last (fully randomized) state is used
+    detail: str = None     # input invariance: the baseline variant (None: the method's default rows)
+    explanation: str = ""
+    effect_unit: str = ""  # what δ is a fraction of: "" (the score itself), "logit drop" (faithfulness)
+
+
+TABLE = (
+    Column("randomization top-down", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="top-down",
+           explanation="Spearman (absolute maps) between the map of the trained model and of the fully randomized "
+                       "model, reached top-down (output block first)"),
+    Column("randomization bottom-up", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="bottom-up",
+           explanation="the same, reached bottom-up (input block first)"),
+    Column("sMPRT", "smprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE),
+           explanation="Spearman (absolute maps) of noise-averaged maps, trained vs fully randomized model"),
+    Column("eMPRT", "emprt", "entropy_increase", "higher", (EDGE,),
+           explanation="relative increase of the entropy of the map's value histogram, trained to fully randomized"),
+    Column("random logit", "random_logit", "ssim", "lower", (EDGE, INPUT_NOISE),
+           explanation="SSIM between the map of the explained class and of a random other class"),
+    Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail="default",
+           explanation="relative L1 change of the map under a constant input shift compensated in the first layer"),
+    Column("faithfulness", "faithfulness", "deletion_area", "lower", (RANDOM,),
+           explanation="area under the explained logit while deleting pixels, most relevant first",
+           effect_unit="logit drop"),
+)
+
+def rules(min_effect=None):
+    """The verdict rules as written into the report, with the minimum effects δ of this report."""
+    m = {**MIN_EFFECT, **(min_effect or {})}
+    return f"""\
+Verdict rules (decided per cell from the per-image scores of this run; 95% intervals are percentile
+bootstrap intervals over images, {BOOTSTRAP_RESAMPLES} resamples, seeded; the same resampled images for every row of a column):
+
+- **Randomization (top-down, bottom-up), sMPRT, random logit** (lower similarity is better), against two
+  model-independent controls, each in turn: the **edge detector** (ignores the model and the class, so never
+  changes) and **input × uniform noise** (fresh noise per state: it keeps only the input's structure, which
+  on images with a zero background alone gives a high rank correlation). Let d be the per-image difference
+  method − control and δ the minimum effect (randomization {m["mprt"]:g}, sMPRT {m["smprt"]:g}, random logit
+  {m["random_logit"]:g}, on the Spearman / SSIM scale). Against one control: **pass** when the interval of
+  mean(d) lies entirely below −δ (the map changed clearly more than the control), **fail** when it lies
+  entirely above −δ (the improvement over the control is certainly smaller than δ, or there is none) or d is
+  0 on every image, **inconclusive** when the interval contains −δ. The cell passes when it passes against
+  both controls, fails when it fails against either, and is inconclusive otherwise.
+- **eMPRT** (a larger entropy increase is better), against the edge control (increase 0): pass when the
+  interval of mean(d) lies entirely above δ = {m["emprt"]:g} (the entropy rose by more than {100 * m["emprt"]:g}% of
+  the trained map's), fail when entirely below δ or d is 0 on every image, inconclusive otherwise.
+- **Faithfulness** (a smaller deletion area is better), against the **uniform-noise control**, which deletes
+  pixels in a random order (chance): δ = {m["faithfulness"]:g} × the mean logit drop from the intact to the fully
+  deleted image (the value is in the column's description); pass when the interval of mean(d) lies entirely
+  below −δ (the logit falls clearly faster than with a random order), fail when entirely above −δ or d is 0
+  on every image, inconclusive otherwise.
+- **Input invariance** (the map should not change at all): pass when the interval of the mean relative L1
+  change lies entirely at or below {INVARIANCE_TOLERANCE:g} (0.1% of the map's mass; float32 rounding through
+  the network is ~1e-6), fail when it lies entirely above it, inconclusive otherwise. The edge control is
+  invariant by construction and the noise control is not: they show the two ends.
+
+δ is set with `--min-effect` (defaults: 5% of the range each score moves in; δ = 0 gives the plain
+"different from the control" test). The controls get verdicts by the same rules, which is the point: pure
+noise passes every randomization check (Binder et al. 2023) and fails faithfulness; the edge map fails
+every randomization check. Rows for the controls are judged against the same controls (a control against
+itself fails). A pass only says "clearly better than the control in this run", never "correct".
+"""
+
+
+RULES = rules()
