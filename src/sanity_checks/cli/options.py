@@ -4,7 +4,6 @@ import argparse
 
 from .. import loading, user_images
 from ..errors import SanityCheckError
-from ..experiments.inputs import DEFAULT_EVAL_IMAGES  # noqa: F401  (the default of --eval-images)
 from ..experiments.model_randomization import NOISE_MODES
 
 
