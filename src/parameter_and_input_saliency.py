@@ -4,7 +4,7 @@ Example: python src/parameter_and_input_saliency.py --model models/cnn_fashion -
 """
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
-from sanity_checks.experiments.parameter_saliency_commands import input_saliency_main
+from sanity_checks.cli.parameter_saliency import input_saliency_main
 
 if __name__ == "__main__":
     cli.run(input_saliency_main)

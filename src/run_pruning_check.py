@@ -5,7 +5,7 @@ Example: python src/run_pruning_check.py --model models/cnn_fashion --out result
 """
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
-from sanity_checks.experiments.parameter_saliency_commands import pruning_main
+from sanity_checks.cli.parameter_saliency import pruning_main
 
 if __name__ == "__main__":
     cli.run(pruning_main)

@@ -52,7 +52,7 @@ def _run(code, **env):
 
 #: What every runner imports; none of them may pull in tf-slim or tf-keras (Inception v3 only).
 _LEAN_IMPORTS = ("import sys\nimport sanity_checks.cli.randomization, sanity_checks.cli.report, sanity_checks.cli.demo\n"
-                 "import sanity_checks.experiments.parameter_saliency_commands\n"
+                 "import sanity_checks.cli.parameter_saliency\n"
                  "import sanity_checks.train, sanity_checks.demo, sanity_checks.models, sanity_checks.loading, sanity_checks.report\n"
                  "from sanity_checks.models import get_architecture\nget_architecture('cnn')\n")
 _HEAVY = ("tf_slim", "tf_keras")  # (Keras 3, ``keras``, is imported by ``import tensorflow`` itself)

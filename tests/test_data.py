@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sanity_checks import data
-from sanity_checks.data import DataError
+from sanity_checks.data import DataError, sources
 
 REPO = Path(__file__).resolve().parents[1]
 FETCH_SCRIPT = REPO / "src" / "fetch_data.py"
@@ -192,10 +192,10 @@ def test_fetch_uses_local_folder(tmp_path):
 
 def test_fetch_nothing_found(tmp_path, monkeypatch):
     def offline(url, dest):
-        raise data._Unavailable(f"download of {url} (failed: offline)")
-    monkeypatch.setattr(data, "_download", offline)
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-such-dir")
-    monkeypatch.setattr(data, "_can_apt_get", lambda: False)
+        raise sources._Unavailable(f"download of {url} (failed: offline)")
+    monkeypatch.setattr(sources, "_download", offline)
+    monkeypatch.setattr(sources, "DEBIAN_DIR", tmp_path / "no-such-dir")
+    monkeypatch.setattr(sources, "_can_apt_get", lambda: False)
     with pytest.raises(DataError) as info:
         data.fetch("fashion", root=tmp_path / "data")
     message = str(info.value)
@@ -299,8 +299,8 @@ def test_cli_local_folder(tmp_path):
 @pytest.mark.skipif(not data.DEBIAN_DIR.is_dir(), reason="Debian package dataset-fashion-mnist "
                     "not installed")
 def test_debian_fashion_mnist(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_download", lambda url, dest: (_ for _ in ()).throw(
-        data._Unavailable(f"download of {url} (skipped in tests)")))
+    monkeypatch.setattr(sources, "_download", lambda url, dest: (_ for _ in ()).throw(
+        sources._Unavailable(f"download of {url} (skipped in tests)")))
     ds = data.load_dataset("fashion", root=tmp_path, verbose=False)
     assert ds.x_train.shape == (55000, 28, 28, 1)
     assert ds.x_val.shape == (5000, 28, 28, 1)

@@ -14,8 +14,7 @@ import pytest
 from sanity_checks import cli, files, runs
 from sanity_checks.errors import ModelError, OutputError, SanityCheckError
 from sanity_checks.cli.randomization import data_randomization_main, model_randomization_main
-from sanity_checks.experiments.parameter_saliency_commands import (DEFAULT_FIGURE_FOLDER, input_saliency_main,
-                                                                    pruning_main)
+from sanity_checks.cli.parameter_saliency import DEFAULT_FIGURE_FOLDER, input_saliency_main, pruning_main
 from sanity_checks.loading import load_model
 from sanity_checks.model import CHECKPOINT_NAME, METADATA_NAME, GraphModel
 from sanity_checks.cli.report import main as report_main

@@ -88,7 +88,7 @@ def test_data_randomization_runner_on_two_keras_files(keras_cnns, data_root, tmp
 
 
 def test_parameter_saliency_and_pruning_runners_on_a_keras_file(keras_cnns, data_root, tmp_path):
-    from sanity_checks.experiments.parameter_saliency_commands import input_saliency_main, pruning_main
+    from sanity_checks.cli.parameter_saliency import input_saliency_main, pruning_main
 
     path = keras_cnns["keras", "keras"]
     before = digest(path)

@@ -316,7 +316,7 @@ def model_folder(tmp_path_factory):
 
 
 def _input_saliency(*argv):
-    from sanity_checks.experiments.parameter_saliency_commands import input_saliency_main
+    from sanity_checks.cli.parameter_saliency import input_saliency_main
     return input_saliency_main(list(argv))
 
 
@@ -365,7 +365,7 @@ def test_cli_script_prints_one_line_error(model_folder):
 
 def test_pruning_cli_writes_csv_summary_and_figure(model_folder, tmp_path):
     import json
-    from sanity_checks.experiments.parameter_saliency_commands import pruning_main
+    from sanity_checks.cli.parameter_saliency import pruning_main
     out = tmp_path / "pruning"
     report = pruning_main(["--model", model_folder, "--data-root", DATA_ROOT, "--out", str(out), "--max-images", "2",
                            "--k-max", "2", "--max_reference_images", "6", "--random-draws", "3", "--quiet"])
