@@ -59,13 +59,12 @@ def shift_compensation(model, shift):
 
 
 def shifted_model(model, shift):
-    """(a new :class:`GraphModel` with the same weights whose first-layer bias is b - W m, the bias's name).
+    """(a new GraphModel (``type(model)``) with the same weights whose first-layer bias is b - W m, the bias's
+    name).
 
     Built with a custom getter that returns ``bias - W m`` wherever the graph reads the bias
     (both the plain and the guided-backprop tower), so the variables themselves are unchanged.
     """
-    from ..model import GraphModel
-
     bias_name, compensation = shift_compensation(model, shift)
     architecture = model.architecture
 
@@ -76,6 +75,6 @@ def shifted_model(model, shift):
         with tf1.variable_scope(tf1.get_variable_scope(), custom_getter=getter):
             return architecture.build(inputs)
 
-    shifted = GraphModel(dataclasses.replace(architecture, build=build))
+    shifted = type(model)(dataclasses.replace(architecture, build=build))
     shifted.set_weights(model.get_weights())
     return shifted, bias_name

@@ -14,7 +14,7 @@ but belongs to no block, so it is never randomized, as in the original: it branc
 and does not feed the main logits, so it cannot change any mask.
 """
 from .. import compat  # the shim must run before tf_slim.nets imports its layers
-from . import Architecture, Block
+from ..contract import Architecture, Block
 
 SCOPE = "InceptionV3"
 NUM_CLASSES = 1001

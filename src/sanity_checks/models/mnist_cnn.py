@@ -5,7 +5,7 @@
 no dropout. Scopes ``hidden1``, ``hidden2``, ``fc1``, ``softmax_linear`` as the original.
 """
 from ..compat import tf, tf1
-from . import Architecture, Block
+from ..contract import Architecture, Block
 
 
 def _weights(shape):

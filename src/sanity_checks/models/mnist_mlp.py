@@ -7,7 +7,7 @@ std 2/sqrt(fan_in), biases 0, scopes ``mlp/hidden1..3`` and ``mlp/logits``. The 
 import math
 
 from ..compat import tf, tf1
-from . import Architecture, Block
+from ..contract import Architecture, Block
 
 HIDDEN_UNITS = (2500, 1500, 500)
 
