@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from sanity_checks.checks import controls, emprt, faithfulness, input_invariance, mprt, random_logit, smprt
-from sanity_checks.checks.common import CheckError, draw_rng
+from sanity_checks.checks.common import CheckError
+from sanity_checks.random_streams import draw_rng
 from sanity_checks.model import GraphModel
 
 FAST = ["gradient", "guided_backprop"]

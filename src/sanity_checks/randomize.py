@@ -170,6 +170,16 @@ class Randomizer:
         """Back to the trained weights (from the in-memory snapshot)."""
         self.randomize(())
 
+    def through(self, steps):
+        """Yield (index, step) with the model set to each step's state in turn; the trained weights are
+        back when the loop ends, also on error. The one loop over model states of every runner and check."""
+        try:
+            for index, step in enumerate(steps):
+                self.randomize(step.blocks)
+                yield index, step
+        finally:
+            self.restore()
+
     def steps(self, mode, blocks=None):
         """The steps of ``mode`` ('cascading' or 'independent') over ``blocks`` (default: all).
 

@@ -14,7 +14,8 @@ input x noise, next to every method in every check), ``mprt`` (cascading randomi
 2020), ``input_invariance`` (Kindermans et al. 2017), ``faithfulness`` (pixel deletion).
 """
 from . import emprt, faithfulness, input_invariance, mprt, random_logit, smprt
-from .common import COLUMNS, CheckResult, draw_rng
+from ..random_streams import draw_rng
+from .common import COLUMNS, CheckResult
 from .controls import CONTROLS, EDGE, INPUT_NOISE, RANDOM
 
 #: name -> module, in the report's column order.

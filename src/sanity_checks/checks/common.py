@@ -3,9 +3,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import by_image
 from ..errors import SanityCheckError
-from ..methods import available_methods, compute_masks
-from ..random_streams import draw_rng  # noqa: F401  (the checks' draws; re-exported)
+from ..methods import available_methods
 from . import controls
 
 #: Columns of a check's tidy rows. ``state``: the model state or variant a map comes from;
@@ -48,37 +48,15 @@ def check_ids(images, image_ids):
     return ids
 
 
-def logits(model, images, rows_per_image=1):
-    """(N, classes) logits, each image's ``rows_per_image`` rows in a batch of their own.
-
-    TensorFlow's kernels round differently for other batch shapes (~1e-7): computed this way an
-    image's results do not depend on which images share its call, its task or its worker (``runs``).
-    """
-    step = int(rows_per_image)
-    return np.concatenate([model.predict_logits(images[i:i + step]) for i in range(0, len(images), step)])
-
-
-def predicted_classes(model, images):
-    """(N,) int64 top classes, each image in a batch of its own (see :func:`logits`)."""
-    return logits(model, images).argmax(axis=1).astype(np.int64)
-
-
 def maps_with_controls(model, images, image_ids, methods, classes, seed, method_settings, state,
                        control_images=None, rows_per_image=1):
     """{method or control: (N, H, W, C) float32} at the model state the session holds now.
 
     ``state`` names the state for the random control, drawn fresh per (image, state).
     ``control_images``: what the edge control sees (default ``images``). The methods explain each
-    image's ``rows_per_image`` rows (e.g. its noisy copies) in calls of their own (see :func:`logits`).
+    image's ``rows_per_image`` rows (e.g. its noisy copies) in calls of their own (``sanity_checks.by_image``).
     """
-    masks = {}
-    step = int(rows_per_image)
-    for i in range(0, len(images) if methods else 0, step):
-        part = compute_masks(model, images[i:i + step], methods, classes=np.asarray(classes)[i:i + step], seed=seed,
-                             settings=method_settings, image_ids=np.asarray(image_ids)[i:i + step])
-        for name, value in part.items():
-            masks.setdefault(name, []).append(value)
-    masks = {name: np.concatenate(values) for name, values in masks.items()}
+    masks = by_image.masks(model, images, image_ids, methods, classes, seed, method_settings, rows_per_image)
     masks.update(controls.control_maps(images if control_images is None else control_images, image_ids, seed,
                                        state))
     return masks

@@ -13,9 +13,9 @@ bin (entropy 0, score undefined) on maps that are zero on most pixels, as Gradie
 """
 import numpy as np
 
+from ..by_image import logits
 from ..randomize import Randomizer, Strategy
-from .common import CheckError, CheckResult, check_ids, logits, maps_with_controls, merged_settings, method_names, \
-    row
+from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 
 NAME = "emprt"
 #: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back

@@ -13,8 +13,9 @@ Replacement values are named (:data:`REPLACEMENTS`) or a number: ``zero`` (black
 """
 import numpy as np
 
-from .common import CheckError, CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, \
-    method_names, predicted_classes, row
+from ..by_image import predicted_classes
+from ..random_streams import draw_rng
+from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 
 NAME = "faithfulness"
 #: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back

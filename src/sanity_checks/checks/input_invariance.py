@@ -22,9 +22,9 @@ Inception's conv + batch norm without bias) is refused with a
 """
 import numpy as np
 
+from ..by_image import logits, predicted_classes
 from ..errors import UnsupportedError
-from .common import CheckError, CheckResult, check_ids, logits, maps_with_controls, merged_settings, method_names, \
-    predicted_classes, row
+from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 
 NAME = "input_invariance"
 #: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back

@@ -14,9 +14,9 @@ itself is 1.0 by construction.
 import numpy as np
 
 from .. import metrics as metrics_module
+from ..by_image import predicted_classes
 from ..randomize import Randomizer, Strategy
-from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, predicted_classes, \
-    row
+from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 
 NAME = "mprt"
 #: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
@@ -44,11 +44,10 @@ def run(model, images, image_ids, seed=0, settings=None):
         randomizer = Randomizer(model, Strategy(s["randomization"]), seed=seed, order=order)
         steps = randomizer.steps("cascading", s["blocks"])
         with randomizer:
-            for index, step in enumerate(steps):
+            for index, step in randomizer.through(steps):
                 if index == 0 and reference is not None:
                     masks = reference
                 else:
-                    randomizer.randomize(step.blocks)
                     classes = trained_classes if s["fixed_class"] else predicted_classes(model, images)
                     masks = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"],
                                                state=f"{order}/{step.label}" if index else "original")

@@ -10,8 +10,9 @@ near the edge control, which ignores the class by construction.
 import numpy as np
 
 from .. import metrics as metrics_module
-from .common import CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, method_names, \
-    predicted_classes, row
+from ..by_image import predicted_classes
+from ..random_streams import draw_rng
+from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 
 NAME = "random_logit"
 #: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back

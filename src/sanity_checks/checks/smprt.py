@@ -13,9 +13,10 @@ controls see the same noisy copies (averaged like a method); the random control 
 import numpy as np
 
 from .. import metrics as metrics_module
+from ..by_image import predicted_classes
+from ..random_streams import draw_rng
 from ..randomize import Randomizer, Strategy
-from .common import CheckError, CheckResult, check_ids, draw_rng, maps_with_controls, merged_settings, \
-    method_names, predicted_classes, row
+from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 from .controls import RANDOM, random_maps
 
 NAME = "smprt"

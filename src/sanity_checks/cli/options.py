@@ -4,7 +4,7 @@ import argparse
 
 from .. import loading, user_images
 from ..errors import SanityCheckError
-from ..experiments.model_randomization import NOISE_MODES
+from ..random_streams import NOISE_MODES
 
 
 def eval_images_arg(text):

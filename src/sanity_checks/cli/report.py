@@ -10,9 +10,9 @@ from ..report import MIN_EFFECT, check_names, check_settings, describe_run, pars
 def main(argv=None):
     from .. import loading, user_images
     from ..checks import jobs
-    from .options import add_model_and_image_arguments, add_run_arguments, parse_override, prepare_threads, run_job
     from ..experiments.inputs import test_images
-    from ..methods import QUICK_SETTINGS, method_settings as check_method_settings
+    from . import options
+    from .options import add_model_and_image_arguments, add_run_arguments, prepare_threads, run_job
 
     p = argparse.ArgumentParser(
         prog="sanity_report.py",
@@ -58,11 +58,7 @@ def main(argv=None):
     checks = check_names(args.checks)
     parse_min_effect(args.min_effect)   # refused before any work
 
-    method_settings = {m: dict(s) for m, s in (QUICK_SETTINGS if args.quick else {}).items()}
-    for text in args.overrides:
-        method, setting, value = parse_override(text)
-        method_settings.setdefault(method, {})[setting] = value
-        check_method_settings(method, method_settings[method])
+    method_settings = options.method_settings(args)
     prepare_threads(args)
     model = loading.load_from_args(args)
     data, images, labels = test_images(model, args.images, args.data_root, args.image_dir,
@@ -75,7 +71,7 @@ def main(argv=None):
               + ("; random weights" if meta.get("random_weights") else "") + f"); "
               f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
               + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
-    settings = check_settings(args, method_settings or None)
+    settings = check_settings(args, method_settings)
     job = jobs.checks_job(model, args.model, (data, images, labels), checks=checks, seed=args.seed,
                           check_settings=settings, data_root=args.data_root, image_dir=args.image_dir,
                           images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK,

@@ -3,10 +3,11 @@ and by a model of the same architecture trained on permuted labels. A method who
 same does not depend on the relation between images and labels the model learned."""
 import numpy as np
 
-from .. import metrics as metrics_module
+from .. import by_image, metrics as metrics_module
 from ..errors import SanityCheckError
-from ..methods import available_methods, compute_masks
-from .model_randomization import assemble, check_image_ids, default_metrics, state_seed
+from ..methods import available_methods
+from ..random_streams import state_seed
+from .model_randomization import assemble, check_image_ids, default_metrics
 
 TRUE_LABELS, RANDOM_LABELS = "true labels", "random labels"
 
@@ -46,21 +47,18 @@ def explain_both(model, random_model, images, image_ids, methods, metrics, *, se
     values = np.zeros((2, len(methods), n, len(metrics)), np.float64)
     classes = np.zeros((2, n), np.int64)
     kept = np.zeros((2, len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
-    for i in range(n):
-        x = images[i:i + 1]
-        masks = []
-        for index, m in enumerate((model, random_model)):
-            cls = m.predict(x)
-            masks.append(compute_masks(m, x, methods, classes=cls, seed=state_seed(seed, index, noise),
-                                       settings=method_settings, image_ids=[int(image_ids[i])]))
-            classes[index, i] = int(cls[0])
-        for index in range(2):
-            for j, method in enumerate(methods):
+    masks = []
+    for index, m in enumerate((model, random_model)):
+        classes[index] = by_image.predicted_classes(m, images)
+        masks.append(by_image.masks(m, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
+                                    method_settings))
+    for index in range(2):
+        for j, method in enumerate(methods):
+            for i in range(n):
                 for k, metric in enumerate(metrics):
-                    values[index, j, i, k] = metrics_module.similarity(metric, masks[0][method][0],
-                                                                       masks[index][method][0])
-                if i < keep_masks:
-                    kept[index, j, i] = masks[index][method][0]
+                    values[index, j, i, k] = metrics_module.similarity(metric, masks[0][method][i],
+                                                                       masks[index][method][i])
+            kept[index, j] = masks[index][method][:len(kept[index, j])]
     return values, classes, kept
 
 

@@ -132,13 +132,13 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
     ``inputs.test_images`` returned (it is loaded again in each worker).
     """
     from .. import metrics as metrics_module
-    from ..methods import available_methods
+    from ..methods import available_methods, resolve_settings
 
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
-    check_methods(model, methods, method_settings)
+    resolve_settings(model, methods, method_settings)   # refused before anything is written
     eval_data = eval_subset(data[0], eval_images) if data is not None else None
     config = {"model": os.path.abspath(model_folder), "data_root": os.path.abspath(data_root),
               "image_dir": image_dir and os.path.abspath(image_dir), "n_images": int(len(images)),
@@ -151,19 +151,6 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
     runner = ModelRandomizationRunner(config, model, data)
     return ModelRandomizationJob("sanity_checks.experiments.jobs:model_randomization_runner", config, runner,
                                  images_per_task, identity=identity(model_folder, data))
-
-
-def check_methods(model, methods, method_settings):
-    """Refuse unknown methods or settings before anything is written (as compute_masks would)."""
-    from ..methods import method_settings as resolved
-    from ..methods.gradcam import gradcam_layer
-    from ..methods.registry import get_spec
-
-    for name in list(methods) + list(method_settings or {}):
-        spec = get_spec(name)
-        settings = resolved(name, (method_settings or {}).get(name))
-        if spec.needs_conv_layer:
-            gradcam_layer(model, settings.get("layer"))
 
 
 # ---------------------------------------------------------------------------------------- data randomization
@@ -206,14 +193,14 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
                            method_settings, data_root, noise="per-state", first_image=0, data=None,
                            images_per_task=IMAGES_PER_TASK, loading=None, user_images=None):
     from .. import metrics as metrics_module
-    from ..methods import available_methods
+    from ..methods import available_methods, resolve_settings
 
     data_randomization.check_pair(model, random_model)
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
-    check_methods(model, methods, method_settings)
+    resolve_settings(model, methods, method_settings)   # refused before anything is written
     config = {"model": os.path.abspath(model_folder), "random_model": os.path.abspath(random_folder),
               "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import metrics as metrics_module
-from ..methods import available_methods, compute_masks
+from .. import by_image, metrics as metrics_module
+from ..methods import available_methods
 from ..errors import SanityCheckError
-from ..random_streams import NOISE_MODES, state_seed  # noqa: F401  (re-exported: the runners' --noise)
+from ..random_streams import state_seed
 from ..randomize import Randomizer, Strategy
 
 
@@ -66,33 +66,27 @@ def explain_through_states(model, randomizer, steps, images, image_ids, methods,
     values = np.zeros((len(steps), len(methods), n, len(metrics)), np.float64)
     classes = np.zeros((len(steps), n), np.int64)
     kept = np.zeros((len(steps), len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
-    reference = [None] * n
+    reference = None
     bar = tqdm(steps, desc=desc, unit="step", disable=not progress)
-    for index, step in enumerate(bar):
+    for index, step in randomizer.through(bar):
         bar.set_postfix_str(step.label)
-        randomizer.randomize(step.blocks)
-        for i in range(n):
-            x = images[i:i + 1]
-            cls = classes[0, i:i + 1] if fixed_class and index > 0 else model.predict(x)
-            masks = compute_masks(model, x, methods, classes=cls, seed=state_seed(seed, index, noise),
-                                  settings=method_settings, image_ids=[int(image_ids[i])])
-            if reference[i] is None:
-                reference[i] = masks
-            classes[index, i] = int(cls[0])
-            for j, method in enumerate(methods):
+        classes[index] = classes[0] if fixed_class and index > 0 else by_image.predicted_classes(model, images)
+        masks = by_image.masks(model, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
+                               method_settings)
+        if reference is None:
+            reference = masks
+        for j, method in enumerate(methods):
+            for i in range(n):
                 for k, metric in enumerate(metrics):
-                    values[index, j, i, k] = metrics_module.similarity(metric, reference[i][method][0],
-                                                                       masks[method][0])
-                if i < keep_masks:
-                    kept[index, j, i] = masks[method][0]
+                    values[index, j, i, k] = metrics_module.similarity(metric, reference[method][i], masks[method][i])
+            kept[index, j] = masks[method][:len(kept[index, j])]
     return values, classes, kept
 
 
 def state_accuracy(model, randomizer, steps, eval_data):
     """(steps,) accuracy of each model state on ``eval_data`` (x, y)."""
     out = np.zeros(len(steps), np.float64)
-    for index, step in enumerate(steps):
-        randomizer.randomize(step.blocks)
+    for index, step in randomizer.through(steps):
         out[index] = model.accuracy(*eval_data)
     return out
 

@@ -21,11 +21,11 @@ from .gradcam import gradcam, guided_gradcam
 from .gradients import gradient, gradient_x_input, guided_backprop
 from .integrated_gradients import integrated_gradients
 from .registry import (DEFAULT_SETTINGS, LABELS, METHODS, QUICK_SETTINGS, available_methods, get_method,
-                       method_label, method_settings)
+                       method_label, method_settings, resolve_settings)
 from .smoothing import ig_smoothgrad, smoothgrad, smoothing_noise, vargrad
 
 __all__ = [
-    "METHODS", "LABELS", "DEFAULT_SETTINGS", "QUICK_SETTINGS", "available_methods", "get_method", "method_label", "method_settings",
+    "METHODS", "LABELS", "DEFAULT_SETTINGS", "QUICK_SETTINGS", "available_methods", "get_method", "method_label", "method_settings", "resolve_settings",
     "compute_masks", "resolve_classes", "smoothing_noise", "MethodError", "DegenerateMaskWarning",
     "gradient", "gradient_x_input", "integrated_gradients", "guided_backprop", "gradcam", "guided_gradcam",
     "smoothgrad", "ig_smoothgrad", "vargrad", "edge",

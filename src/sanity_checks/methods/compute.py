@@ -2,8 +2,7 @@
 import numpy as np
 
 from .base import resolve_classes
-from .gradcam import gradcam_layer
-from .registry import available_methods, get_spec, method_settings
+from .registry import available_methods, get_spec, method_settings, resolve_settings
 from .smoothing import noise_rng
 
 
@@ -40,13 +39,7 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
         names = available_methods(model)
     else:
         names = list(dict.fromkeys([methods] if isinstance(methods, str) else methods))
-    settings = dict(settings or {})
-    for name in settings:
-        get_spec(name)
-    per_method = {name: method_settings(name, settings.get(name)) for name in names}
-    for name in names:
-        if get_spec(name).needs_conv_layer:
-            gradcam_layer(model, per_method[name].get("layer"))   # fail before any work
+    per_method = resolve_settings(model, names, settings)   # fail before any work
     x = model.check_images(images)
     classes = resolve_classes(model, x, classes, batch_size)
     shared_rng = seed if isinstance(seed, np.random.Generator) else None

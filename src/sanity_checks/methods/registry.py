@@ -93,6 +93,24 @@ def available_methods(model):
     return [name for name in SPECS if supports(model, name)]
 
 
+def resolve_settings(model, names, settings=None):
+    """{name: full settings} of the methods ``names`` on ``model``: the one place method settings are checked.
+
+    Refused before any work (:class:`MethodError`): an unknown method among ``names`` or among the
+    keys of ``settings`` ({method: {setting: value}}), an unknown setting, and a GradCAM-type method
+    (named or given settings) whose layer the model cannot give (none, unknown, or not (h, w, K)).
+    """
+    from .gradcam import gradcam_layer
+
+    settings = dict(settings or {})
+    resolved = {}
+    for name in dict.fromkeys(list(names) + list(settings)):
+        resolved[name] = method_settings(name, settings.get(name))
+        if get_spec(name).needs_conv_layer:
+            gradcam_layer(model, resolved[name].get("layer"))
+    return {name: resolved[name] for name in names}
+
+
 def method_settings(name, overrides=None):
     """The original's settings of ``name`` updated by ``overrides``; unknown keys raise MethodError."""
     spec = get_spec(name)
