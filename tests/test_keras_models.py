@@ -8,7 +8,8 @@ import pytest
 from sanity_checks import methods
 from sanity_checks.compat import tf
 from sanity_checks.errors import ModelError
-from sanity_checks.keras_models import GuidedCoverageWarning, eager_mode
+from sanity_checks.keras.eager import eager_mode
+from sanity_checks.keras.guided import GuidedCoverageWarning
 from sanity_checks.loading import load_model
 
 import keras_zoo as zoo
@@ -115,7 +116,7 @@ def test_wrong_weights_are_refused_with_the_difference(zoo_files, monkeypatch):
 
 @pytest.mark.parametrize("writer", ["tf.saved_model.save", "Keras 3 export"])
 def test_savedmodel_without_keras_metadata_is_refused(zoo_files, tmp_path, writer):
-    from sanity_checks.keras_models import tf_keras_classes
+    from sanity_checks.keras.flavours import tf_keras_classes
     path = str(tmp_path / "plain")
     with eager_mode():
         if writer == "tf.saved_model.save":
