@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from sanity_checks.compat import tf  # noqa: E402,F401  (before saliency imports TensorFlow)
 from sanity_checks import methods  # noqa: E402
-from sanity_checks.keras_models import eager_mode  # noqa: E402
+from sanity_checks.keras.eager import eager_mode  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
 

@@ -132,7 +132,7 @@ def eager_logits(model, x):
     """The model's pre-softmax logits computed eagerly (call inside eager_mode()), independently of
     our graph: the last layer's input for a Softmax layer, ``h @ W + b`` for a softmax Dense, the output
     of the layer named ``logits`` for a softmax op."""
-    from sanity_checks.keras_models import tf_keras_classes
+    from sanity_checks.keras.flavours import tf_keras_classes
     K = keras_module("tf_keras" if type(model).__module__.startswith("tf_keras") else "keras")
     tf_keras_classes(model, eager=True)
     last = model.layers[-1]

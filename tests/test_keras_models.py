@@ -8,7 +8,8 @@ import pytest
 from sanity_checks import methods
 from sanity_checks.compat import tf
 from sanity_checks.errors import ModelError
-from sanity_checks.keras_models import GuidedCoverageWarning, eager_mode
+from sanity_checks.keras.eager import eager_mode
+from sanity_checks.keras.guided import GuidedCoverageWarning
 from sanity_checks.loading import load_model
 
 import keras_zoo as zoo
@@ -115,7 +116,7 @@ def test_wrong_weights_are_refused_with_the_difference(zoo_files, monkeypatch):
 
 @pytest.mark.parametrize("writer", ["tf.saved_model.save", "Keras 3 export"])
 def test_savedmodel_without_keras_metadata_is_refused(zoo_files, tmp_path, writer):
-    from sanity_checks.keras_models import tf_keras_classes
+    from sanity_checks.keras.flavours import tf_keras_classes
     path = str(tmp_path / "plain")
     with eager_mode():
         if writer == "tf.saved_model.save":
@@ -382,7 +383,8 @@ def test_cascading_equals_a_slow_reference_that_rebuilds_the_model_per_step(zoo_
             values = fresh.get_weights()
             for i, name in enumerate(graph_names):
                 if name in trainable and any(name in model.architecture.block(b).variables for b in step.blocks):
-                    values[i] = Strategy().perturb(name, values[i], variable_rng(5, name), model.initializers[name])
+                    values[i] = Strategy().perturb(name, values[i], variable_rng(5, name),
+                                                lambda seed: model.initial_value(name, seed))
             fresh.set_weights(values)
         call = eager_call_model_function(fresh)
         expected = np.stack([sc.GradientSaliency().GetMask(image, call, call_model_args={"class_idx": int(c)})

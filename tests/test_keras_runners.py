@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sanity_checks.errors import DataError, SanityCheckError
-from sanity_checks.keras_models import eager_mode
+from sanity_checks.keras.eager import eager_mode
 
 import keras_zoo as zoo
 

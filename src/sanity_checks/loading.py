@@ -5,7 +5,7 @@ One entry point, :func:`load_model`, for every source; each source is one module
 - our own model folders (``model.ckpt.*`` + ``metadata.json``): :func:`sanity_checks.model.load_checkpoint_folder`;
 - a folder with the public Inception v3 checkpoint: :func:`sanity_checks.imagenet.load_inception_v3`;
 - a Keras model (a ``.keras`` / ``.h5`` file of Keras 3 or tf-keras, a tf-keras SavedModel folder,
-  or a Keras model object in memory): :func:`sanity_checks.keras_models.load_keras`;
+  or a Keras model object in memory): :func:`sanity_checks.keras.load_keras`;
 - a ``.npz`` of the numpy reference model: :func:`sanity_checks.engines.numpy_mlp.load`.
 
 The runners call only this module (``add_arguments`` / ``load_from_args``) and never ask what kind
@@ -16,7 +16,7 @@ import os
 
 from .errors import ModelError
 
-#: Options only Keras sources take (see :func:`sanity_checks.keras_models.load_keras`).
+#: Options only Keras sources take (see :func:`sanity_checks.keras.load_keras`).
 KERAS_OPTIONS = ("trust_model_code", "custom_objects_module", "blocks_file", "blocks")
 
 
@@ -33,16 +33,17 @@ def load_model(spec, **options):
 
     if isinstance(spec, (str, os.PathLike)) and numpy_mlp.is_numpy_mlp_file(spec):
         return numpy_mlp.load(spec)   # no TensorFlow needed
-    from . import keras_models
+    from .keras.assemble import load_keras
+    from .keras.sources import is_keras_model, is_keras_path
 
     if not isinstance(spec, (str, os.PathLike)):
-        if keras_models.is_keras_model(spec):
-            return keras_models.load_keras(spec, **options)
+        if is_keras_model(spec):
+            return load_keras(spec, **options)
         raise ModelError(f"cannot load a model from a {type(spec).__name__}: give a model folder, a Keras file "
                          f"(.keras, .h5), a tf-keras SavedModel folder or a Keras model object")
     spec = os.fspath(spec)
-    if keras_models.is_keras_path(spec):
-        return keras_models.load_keras(spec, **options)
+    if is_keras_path(spec):
+        return load_keras(spec, **options)
     given = sorted(k for k in options if k in KERAS_OPTIONS and options[k] not in (None, False, {}))
     if given:
         raise ModelError(f"{', '.join(given)} apply to Keras models only, and {spec} is not a Keras file")
@@ -58,10 +59,10 @@ def cache_folder(spec):
     """Where results derived from a model (parameter-saliency statistics) are cached: our model folders
     themselves; for a Keras file or SavedModel, a folder beside it named ``<name>.sanity_checks`` (the
     Keras file itself is never written)."""
-    from . import keras_models
+    from .keras.sources import is_keras_path
 
     spec = os.fspath(spec)
-    if keras_models.is_keras_path(spec):
+    if is_keras_path(spec):
         return os.path.normpath(spec) + ".sanity_checks"
     return spec
 

@@ -69,7 +69,7 @@ class GraphModel(Model):
     Attributes beside the contract's: ``graph``, ``session``, ``inputs``/``classes`` (placeholders),
     ``logits``, ``end_points`` ({name: tensor}), ``variables``, ``initializers`` ({variable name:
     initializer}); a Keras model also carries ``keras_model`` and ``keras_weight_variables`` (its
-    variables in Keras' weights order), set by ``sanity_checks.keras_models``.
+    variables in Keras' weights order), set by ``sanity_checks.keras``.
 
     Args:
         architecture: an :class:`Architecture` or its registered name ('cnn', 'mlp', ...).

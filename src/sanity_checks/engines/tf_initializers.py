@@ -8,7 +8,7 @@ def draw_from_initializer(initializer, shape, dtype, seed):
     Reusing TensorFlow's own initializer objects keeps the exact distributions (truncation,
     variance-scaling factors) of the original code.
     """
-    if hasattr(initializer, "draw"):   # e.g. a Keras layer's initializer (keras_models.KerasInitializer)
+    if hasattr(initializer, "draw"):   # e.g. a Keras layer's initializer (keras.initializers.KerasInitializer)
         return initializer.draw(shape, dtype, seed)
     graph = tf.Graph()
     with graph.as_default():

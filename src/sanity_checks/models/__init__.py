@@ -7,7 +7,7 @@
   class count, the default GradCAM layer and the ordered list of layer blocks, top (logits) first. The block list is the
   one place that says which variables make up "fc1" or "Mixed_6e"; randomization reads it.
 
-A user's Keras model gets an :class:`Architecture` too (``sanity_checks.keras_models``): its build
+A user's Keras model gets an :class:`Architecture` too (``sanity_checks.keras``): its build
 calls the Keras model object, and its blocks list their variables explicitly.
 """
 from ..contract import Architecture, Block  # noqa: F401  (declared with the contract; re-exported)

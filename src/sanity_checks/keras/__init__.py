@@ -1,0 +1,48 @@
+"""A user's Keras image classifier as a :class:`~sanity_checks.model.GraphModel`.
+
+Sources: ``.keras`` and ``.h5`` files written by Keras 3 or by tf-keras, tf-keras SavedModel folders
+(with ``keras_metadata.pb``), and Keras model objects in memory. Keras and tf-keras are imported
+here only, and only when a Keras model is loaded.
+
+Loading is the "eager bridge" (doc: ``shared/design/own-models.md``): the model is loaded inside
+``eager_mode()``, where every Keras loads every format correctly, and only its class, config and
+weights are kept; it is then rebuilt in our graph with ``from_config`` and the weights are assigned
+through our own placeholder-fed assign ops on the backing ``tf.Variable``. Loading a Keras file
+directly in graph mode gives random weights without any error for most formats, so after loading
+the graph's output is compared with the eager model's on fixed probe inputs and the model is
+refused when they differ by more than 1e-5.
+
+Safe mode: a file's Python code never runs unless the user says so. ``Lambda`` layers that carry
+bytecode are refused before Keras reads the file (``trust_model_code=True`` allows them), and
+custom layer classes come only from a module the user names (``custom_objects_module``).
+
+What is derived from the model, and how to override it:
+
+- input shape and class count from the model; the explained score is the **pre-softmax logit**:
+  when the output op is a Softmax (after Identity ops), its input;
+- blocks, top first: every leaf layer with weights, batch normalization folded into the layer that
+  feeds it, in the reverse of the order the model calls its layers; ``blocks`` / ``blocks_file``
+  (``{block: [layer-name regex, ...]}``, each regex matched from the start of the layer's path,
+  e.g. ``block_\\d+_``) groups layers into coarser blocks. Blocks list their variables explicitly;
+- re-initialization draws each weight from its own layer's initializer (``layer.<weight>_initializer``,
+  ``_kernel`` dropped), seeded per variable as for our models; batch-norm moving statistics stay;
+- GradCAM's layer: the last layer with a 4-D output on the path to the logits (``--set
+  gradcam.layer=NAME`` overrides it), recorded from the very call that built the graph;
+- guided backprop: the guided tower is a second call of the same Keras model under the guided
+  gradient overrides of Relu, Relu6 and LeakyRelu; layers whose activations have no guided form
+  (PReLU, thresholded ReLU, ELU, swish, gelu, ...) are named in a warning.
+
+Modules: ``sources`` (what a path or object is, and its stored config, read without loading),
+``safety`` (Lambda refusal, custom objects, safe-mode scopes), ``flavours`` (Keras 3 or tf-keras:
+its module and tf-keras' class generations), ``layers`` (walking layers and weights), ``eager`` (the
+eager bridge: :class:`KerasSnapshot`), ``rebuild`` (the graph rebuild with its call recorder,
+:class:`KerasBuilder`), ``blocks``, ``gradcam_layer``, ``guided`` (guided-activation coverage),
+``initializers`` (:class:`KerasInitializer`), ``assemble`` (:func:`load_keras`: a checked
+:class:`~sanity_checks.model.GraphModel`).
+"""
+from .assemble import load_keras
+from .eager import eager_mode
+from .guided import GuidedCoverageWarning
+from .sources import is_keras_model, is_keras_path
+
+__all__ = ["load_keras", "eager_mode", "GuidedCoverageWarning", "is_keras_model", "is_keras_path"]
