@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import runs
 from ..experiments.inputs import ModelAndImages, absolute_paths, identity
+from ..loading import model_reference
 from .common import COLUMNS, CheckError, CheckResult
 
 #: Images per task by default: each check pays a fixed cost per task (a randomizer, the shifted
@@ -191,11 +192,12 @@ def checks_job(model, model_folder, data, *, checks, seed, check_settings, data_
     """The job of a report over the images of ``data`` (what ``experiments.inputs.test_images`` returned) of ``model``
     loaded from ``model_folder``: pool and Dask workers load both again from these."""
     images = data[1]
-    config = _config(checks, seed, check_settings, range(len(images)), model=os.path.abspath(model_folder),
+    config = _config(checks, seed, check_settings, range(len(images)), model=model_reference(model_folder),
                      loading=loading or {}, data_root=os.path.abspath(data_root),
                      image_dir=image_dir and os.path.abspath(image_dir), first_image=0,
                      user_images=absolute_paths(user_images))
-    return ChecksJob(config, ChecksRunner(config, model, data), images_per_task, identity(model_folder, data))
+    return ChecksJob(config, ChecksRunner(config, model, data), images_per_task,
+                     identity(model_folder, data, loading=loading))
 
 
 def in_memory_job(model, images, image_ids, *, checks, seed, check_settings, images_per_task=IMAGES_PER_TASK):

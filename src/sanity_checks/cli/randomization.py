@@ -88,7 +88,7 @@ def model_randomization_main(argv=None):
     else:
         summary_stats = results.summarize(rows)
         figs = randomization_figures(outcomes[0], model_name)
-    summary = {"model": os.path.abspath(args.model), "model_metadata": {k: model.metadata.get(k) for k in (
+    summary = {"model": loading.model_reference(args.model), "model_metadata": {k: model.metadata.get(k) for k in (
         "architecture", "data", "data_source", "labels", "seed", "accuracy")},
         "settings": settings, "versions": versions(), "summary": summary_stats,
         "test_accuracy": ({str(level): r.accuracy for level, r in zip(args.noise_levels, outcomes)}
@@ -149,7 +149,8 @@ def data_randomization_main(argv=None):
     if result is None:
         return None
     summary_stats = results.summarize(result.rows)
-    summary = {"model": os.path.abspath(args.model), "random_model": os.path.abspath(args.random_model),
+    summary = {"model": loading.model_reference(args.model),
+               "random_model": loading.model_reference(args.random_model),
                "models_metadata": {which: {k: m.metadata.get(k) for k in (
                    "architecture", "data", "data_source", "labels", "seed", "accuracy")}
                    for which, m in (("true", model), ("random", random_model))},

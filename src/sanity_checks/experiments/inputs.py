@@ -102,13 +102,14 @@ def absolute_paths(options):
     return out
 
 
-def identity(model_folder, data, random_model_folder=None):
-    from .. import runs
+def identity(model_folder, data, random_model_folder=None, loading=None):
+    """What names the inputs in the run's manifest: the models' contents (``loading``: their loading
+    options, e.g. a PyTorch model's weights file) and the images."""
+    from ..loading import model_identity
 
-    """What names the inputs in the run's manifest: the checkpoints' contents and the images."""
-    out = {"checkpoint": runs.checkpoint_hash(model_folder)}
+    out = {"checkpoint": model_identity(model_folder, loading)}
     if random_model_folder:
-        out["random_checkpoint"] = runs.checkpoint_hash(random_model_folder)
+        out["random_checkpoint"] = model_identity(random_model_folder, loading)
     if data is not None:
         out["data"] = getattr(data[0], "name", None)
         files = getattr(data[0], "files", None)

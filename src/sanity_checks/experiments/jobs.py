@@ -17,6 +17,7 @@ import numpy as np
 from .. import runs
 from ..randomize import Randomizer, Strategy
 from . import data_randomization, model_randomization
+from ..loading import model_reference
 from .inputs import ModelAndImages, absolute_paths, eval_subset, identity, load_model_from
 
 #: Images per task by default (bench/bench_runs.py): images are explained one at a time anyway, so
@@ -140,7 +141,7 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
     metrics_module.check_names(metrics)
     resolve_settings(model, methods, method_settings)   # refused before anything is written
     eval_data = eval_subset(data[0], eval_images) if data is not None else None
-    config = {"model": os.path.abspath(model_folder), "data_root": os.path.abspath(data_root),
+    config = {"model": model_reference(model_folder), "data_root": os.path.abspath(data_root),
               "image_dir": image_dir and os.path.abspath(image_dir), "n_images": int(len(images)),
               "runs": [[level, mode, asdict(strategy)] for level, mode, strategy in runs_], "blocks": blocks,
               "order": order, "methods": methods, "metrics": metrics, "seed": seed, "fixed_class": fixed_class,
@@ -150,7 +151,7 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
               "loading": loading or {}, "user_images": absolute_paths(user_images)}
     runner = ModelRandomizationRunner(config, model, data)
     return ModelRandomizationJob("sanity_checks.experiments.jobs:model_randomization_runner", config, runner,
-                                 images_per_task, identity=identity(model_folder, data))
+                                 images_per_task, identity=identity(model_folder, data, loading=loading))
 
 
 # ---------------------------------------------------------------------------------------- data randomization
@@ -201,11 +202,11 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
     metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
     resolve_settings(model, methods, method_settings)   # refused before anything is written
-    config = {"model": os.path.abspath(model_folder), "random_model": os.path.abspath(random_folder),
+    config = {"model": model_reference(model_folder), "random_model": model_reference(random_folder),
               "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
               "loading": loading or {}, "user_images": absolute_paths(user_images)}
     runner = DataRandomizationRunner(config, model, random_model, data)
     return DataRandomizationJob("sanity_checks.experiments.jobs:data_randomization_runner", config, runner,
-                                images_per_task, identity=identity(model_folder, data, random_folder))
+                                images_per_task, identity=identity(model_folder, data, random_folder, loading))

@@ -1,4 +1,5 @@
-"""Worker threads: TensorFlow threads per worker, set through the environment before TensorFlow loads."""
+"""Worker threads: TensorFlow's and torch's threads per worker, set through the environment before either
+loads (``SANITY_CHECKS_THREADS`` is read by the PyTorch engine, which calls ``torch.set_num_threads``)."""
 import contextlib
 import os
 import sys
@@ -17,12 +18,15 @@ def default_threads(workers):
 
 
 def thread_environment(threads):
-    return {"TF_NUM_INTRAOP_THREADS": str(int(threads)), "TF_NUM_INTEROP_THREADS": str(int(threads))}
+    return {"TF_NUM_INTRAOP_THREADS": str(int(threads)), "TF_NUM_INTEROP_THREADS": str(int(threads)),
+            "SANITY_CHECKS_THREADS": str(int(threads))}
 
 
 def limit_threads(threads):
     """Make this process's TensorFlow use ``threads`` threads; only works before its first session."""
     os.environ.update(thread_environment(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
     if "tensorflow" in sys.modules:
         import tensorflow as tf
         with contextlib.suppress(RuntimeError):   # too late: sessions exist (the env still reaches children)
