@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from sanity_checks.compat import tf1  # noqa: E402
 from sanity_checks.checks import CHECKS  # noqa: E402
+from sanity_checks.checks.spec import command_line_options  # noqa: E402
 from sanity_checks.experiments.inputs import test_images  # noqa: E402
 from sanity_checks.methods import QUICK_SETTINGS  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
@@ -73,9 +74,9 @@ def main(argv=None):
     model = load_model(args.model)
     _, images, _ = test_images(model, args.images, args.data_root)
     ids = np.arange(len(images))
-    options = argparse.Namespace(methods=args.methods, randomization="reinit", blocks=None,
-                                 smprt_samples=args.smprt_samples, smprt_noise=0.1, bins="sqrt", shift=-1.0,
-                                 replacement="zero", deletion_steps=20)
+    # every check's command-line option at its default (from the specs), but the sMPRT samples asked here
+    defaults = {option.dest: default for option, default in command_line_options(CHECKS.values())}
+    options = argparse.Namespace(**{**defaults, "methods": args.methods, "smprt_samples": args.smprt_samples})
     settings = check_settings(options, QUICK_SETTINGS if args.quick else None)
     timer = SessionTimer()
     model.predict_logits(images[:2])   # the first session run pays one-off costs

@@ -80,6 +80,49 @@ def test_faithfulness_effect_is_a_fraction_of_the_logit_drop_and_the_rules_state
     assert "randomization 0.07" in text and "entirely below −δ" in text
 
 
+def test_the_table_the_minimum_effects_and_the_command_line_come_from_the_check_specs():
+    """A check is declared once (its SPEC): its columns, δ and options reach the table and the parser."""
+    import argparse
+
+    from sanity_checks.checks import CHECKS
+    from sanity_checks.checks.spec import CheckSpec, Column, Option, command_line_options, settings_from_options
+    from sanity_checks.cli.report import parser
+
+    specs = list(CHECKS.values())
+    assert report.TABLE == tuple(column for spec in specs for column in spec.columns)
+    assert all(column.check == spec.name for spec in specs for column in spec.columns)
+    assert report.MIN_EFFECT == {spec.name: spec.min_effect for spec in specs if spec.min_effect is not None}
+    p = parser()
+    help_text = " ".join(p.format_help().split())
+    args = p.parse_args(["--model", "m", "--out", "o", "--smprt-samples", "3", "--randomization", "uniform"])
+    settings = report.check_settings(args, None)
+    assert list(settings) == list(CHECKS)
+    for spec in specs:
+        assert set(settings[spec.name]) == {"methods", "method_settings"} | {o.setting for o in spec.options}
+        for option in spec.options:
+            default = spec.defaults[option.setting]
+            assert option.flag in help_text and " ".join(option.help.format(default=default).split()) in help_text
+            asked = {"nsamples": 3, "randomization": "uniform"}.get(option.setting, default)
+            assert settings[spec.name][option.setting] == asked, (spec.name, option.flag)
+    assert settings["random_logit"] == {"methods": None, "method_settings": None}   # a check without options
+    # a made-up check, registered nowhere: one spec gives its option, default and setting; the shared
+    # --randomization is added once (argparse refuses a flag added twice)
+    level = Option("--made-up-level", "level", "made up: level (default {default})", type=int)
+    made_up = CheckSpec("made_up", run=None, row_group=("method",), defaults={"level": 2, "randomization": "reinit"},
+                        columns=(Column("made up", "made_up", "ssim", "lower", (EDGE,)),), min_effect=0.1,
+                        options=(level, CHECKS["mprt"].options[0]))
+    q = argparse.ArgumentParser()
+    for option, default in command_line_options(specs + [made_up]):
+        q.add_argument(option.flag, **option.argparse_kwargs(default))
+    assert "made up: level (default 2)" in q.format_help() and level.dest == "made_up_level"
+    assert settings_from_options(made_up, q.parse_args(["--made-up-level", "5"])) == {"level": 5,
+                                                                                      "randomization": "reinit"}
+    # a shared flag with another default is refused
+    other = CheckSpec("other", None, ("method",), {"randomization": "shuffle"}, options=(CHECKS["mprt"].options[0],))
+    with pytest.raises(ValueError, match="--randomization"):
+        command_line_options(specs + [other])
+
+
 def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     out = tmp_path / "report"
     argv = ["--model", str(model_folder), "--out", str(out), "--images", "3", "--quick", "--smprt-samples", "2",

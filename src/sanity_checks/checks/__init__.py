@@ -3,6 +3,9 @@
 
 Every check is ``run(model, images, image_ids, seed=0, settings=None) -> CheckResult``: tidy rows
 (one per image, method, state and metric; see :data:`common.COLUMNS`) plus a few maps for figures.
+Each module declares it once, with all the report and its command line need to know (columns,
+minimum effect, options, figures), as ``SPEC`` (:class:`~sanity_checks.checks.spec.CheckSpec`);
+:data:`CHECKS` lists the specs.
 Its per-image work depends only on (model, images, image ids, seed, settings): every random draw
 is seeded by (run seed, image id, what is drawn), never one stream for a batch, and every image is
 explained in model calls of its own (TensorFlow rounds other batch shapes differently), so the images
@@ -17,9 +20,11 @@ from . import emprt, faithfulness, input_invariance, mprt, random_logit, smprt
 from ..random_streams import draw_rng
 from .common import COLUMNS, CheckResult
 from .controls import CONTROLS, EDGE, INPUT_NOISE, RANDOM
+from .spec import CheckSpec
 
-#: name -> module, in the report's column order.
-CHECKS = {"mprt": mprt, "smprt": smprt, "emprt": emprt, "random_logit": random_logit,
-          "input_invariance": input_invariance, "faithfulness": faithfulness}
+#: Every check's :class:`~.spec.CheckSpec`, in the report's column (and command-line option) order.
+_SPECS = (mprt.SPEC, smprt.SPEC, emprt.SPEC, random_logit.SPEC, input_invariance.SPEC, faithfulness.SPEC)
+#: name -> :class:`~.spec.CheckSpec` (``CHECKS[name].run(...)``, ``.row_group``, ``.columns``, ...).
+CHECKS = {spec.name: spec for spec in _SPECS}
 
-__all__ = ["CHECKS", "COLUMNS", "CheckResult", "draw_rng", "CONTROLS", "EDGE", "INPUT_NOISE", "RANDOM"]
+__all__ = ["CHECKS", "COLUMNS", "CheckResult", "CheckSpec", "draw_rng", "CONTROLS", "EDGE", "INPUT_NOISE", "RANDOM"]

@@ -16,11 +16,10 @@ import numpy as np
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
 from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .controls import RANDOM
+from .spec import CheckSpec, Column, Option
 
 NAME = "faithfulness"
-#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
-#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
-ROW_GROUP = ("method",)
 REPLACEMENTS = ("zero", "image_min", "image_mean")
 DEFAULTS = {"replacement": "zero", "steps": 20, "rank_by": "abs", "methods": None, "method_settings": None}
 
@@ -93,3 +92,18 @@ def run(model, images, image_ids, seed=0, settings=None):
             rows.extend(row(NAME, image_id, name, "logit", curves[m, n, k], state=f"{k}/{steps}", step_index=k)
                         for k in range(steps + 1))
     return CheckResult(rows, {**s, "methods": methods, "seed": seed})
+
+
+SPEC = CheckSpec(
+    NAME, run, row_group=("method",), defaults=DEFAULTS,
+    columns=(Column("faithfulness", NAME, "deletion_area", "lower", (RANDOM,),
+                    explanation="area under the explained logit while deleting pixels, most relevant first",
+                    effect_unit="logit drop"),),
+    # the area under the logit while deleting is in logit units: δ is 5% of the image's logit drop from
+    # intact to fully deleted (mean over images), the range the area moves in; a fixed number of logits
+    # would mean something else for every model
+    min_effect=0.05,
+    options=(Option("--replacement", "replacement",
+                    "faithfulness: value of deleted pixels: " + ", ".join(REPLACEMENTS)
+                    + " or a number (default {default})"),
+             Option("--deletion-steps", "steps", "faithfulness: deletion steps (default {default})", type=int)))

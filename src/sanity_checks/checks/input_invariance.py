@@ -25,11 +25,10 @@ import numpy as np
 from ..by_image import logits, predicted_classes
 from ..errors import UnsupportedError
 from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .controls import EDGE
+from .spec import CheckSpec, Column, MapFigure, Option
 
 NAME = "input_invariance"
-#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
-#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
-ROW_GROUP = ("method", "detail")
 DEFAULTS = {"shift": -1.0, "tolerance": 1e-5, "methods": None, "method_settings": None, "keep_maps": 3}
 #: methods with a baseline: checked twice, with the zero baseline and with the baseline shifted too.
 BASELINE_METHODS = ("integrated_gradients", "ig_smoothgrad")
@@ -106,3 +105,17 @@ def run(model, images, image_ids, seed=0, settings=None):
     maps["images"] = images[:k]
     return CheckResult(rows, {**s, "methods": methods, "seed": seed, "logit_error": error,
                               "compensated_variable": compensated}, maps=maps)
+
+
+SPEC = CheckSpec(
+    NAME, run, row_group=("method", "detail"), defaults=DEFAULTS,
+    columns=(Column("input invariance", NAME, "relative_l1", "lower", (EDGE,), detail="default",
+                    explanation="relative L1 change of the map under a constant input shift compensated in the "
+                                "first layer"),),
+    min_effect=None,   # judged against a fixed tolerance (report.rules.INVARIANCE_TOLERANCE), not a control
+    options=(Option("--shift", "shift", "input invariance: the constant shift m (default {default:g})", type=float),),
+    figures=(MapFigure("input_invariance_maps.png", "original", "shifted", ("model, x", "shifted, x + m"),
+                       "input invariance (baseline methods: zero baseline)"),
+             MapFigure("input_invariance_shifted_baseline_maps.png", "original", "shifted baseline",
+                       ("model, x", "shifted, x + m"), "input invariance, baseline shifted too", only_present=True)),
+    merge_settings=merge_settings)

@@ -10,7 +10,7 @@ images gives exactly those images' rows of the run on all images. A part holds, 
   (``CHECK/maps/NAME``: the other tasks store none);
 - or, for a check that cannot run on this model, its reason (``CHECK/skipped``).
 
-The merge restores the order of ``run``'s rows on all images (by each check module's ``ROW_GROUP``),
+The merge restores the order of ``run``'s rows on all images (by each check's ``row_group``),
 so the report written from it is the same, byte for byte, however the images were grouped and
 wherever the tasks ran. Formatting and judging stay in :mod:`sanity_checks.report`.
 """
@@ -145,10 +145,9 @@ class ChecksJob(runs.Job):
             if skipped:
                 merged.skipped[check] = _read_text(skipped[0][prefix + "skipped"])
                 continue
-            module = CHECKS[check]
-            settings = [json.loads(_read_text(a[prefix + "used"])) for a in used_parts]
-            used = module.merge_settings(settings) if hasattr(module, "merge_settings") else settings[0]
-            merged.results[check] = CheckResult(self._rows(by_image, ids, prefix, module.ROW_GROUP), used,
+            spec = CHECKS[check]
+            used = spec.merged_settings([json.loads(_read_text(a[prefix + "used"])) for a in used_parts])
+            merged.results[check] = CheckResult(self._rows(by_image, ids, prefix, spec.row_group), used,
                                                 self._maps(by_image, prefix, used))
             merged.seconds[check] = float(sum(float(a[prefix + "seconds"]) for a in used_parts))
         return merged

@@ -17,11 +17,10 @@ from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..randomize import Randomizer, Strategy
 from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .controls import EDGE, INPUT_NOISE
+from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, Option
 
 NAME = "mprt"
-#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
-#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
-ROW_GROUP = ("order", "step_index", "method")
 DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
             "randomization": "reinit", "fixed_class": True, "methods": None, "method_settings": None,
             "keep_maps": 2, "blocks": None}
@@ -87,3 +86,18 @@ def final_state_rows(rows, order, metric):
     rows = [r for r in rows if r["check"] == NAME and r["order"] == order and r["metric"] == metric]
     last = max(r["step_index"] for r in rows)
     return [r for r in rows if r["step_index"] == last]
+
+
+SPEC = CheckSpec(
+    NAME, run, row_group=("order", "step_index", "method"), defaults=DEFAULTS,
+    columns=(
+        Column("randomization top-down", NAME, "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="top-down",
+               explanation="Spearman (absolute maps) between the map of the trained model and of the fully "
+                           "randomized model, reached top-down (output block first)"),
+        Column("randomization bottom-up", NAME, "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="bottom-up",
+               explanation="the same, reached bottom-up (input block first)")),
+    min_effect=0.05,   # Spearman of absolute maps, 0 ... 1 here
+    options=(RANDOMIZATION,
+             Option("--blocks", "blocks", "randomization top-down/bottom-up: blocks to cascade through (default all; "
+                                          "the last state randomizes all of them)", nargs="+")),
+    figures=(CascadeFigure("cascading_curves.png"),))

@@ -13,11 +13,10 @@ from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
 from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .controls import EDGE, INPUT_NOISE
+from .spec import CheckSpec, Column, MapFigure
 
 NAME = "random_logit"
-#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
-#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
-ROW_GROUP = ("method",)
 DEFAULTS = {"metrics": ("ssim", "spearman_abs", "spearman_signed"), "methods": None, "method_settings": None,
             "keep_maps": 3}
 
@@ -50,3 +49,12 @@ def run(model, images, image_ids, seed=0, settings=None):
     maps.update({f"other|{name}": v[:k] for name, v in other.items()})
     maps.update(images=images[:k], classes=classes[:k], other_classes=others[:k])
     return CheckResult(rows, {**s, "metrics": list(s["metrics"]), "methods": methods, "seed": seed}, maps=maps)
+
+
+SPEC = CheckSpec(
+    NAME, run, row_group=("method",), defaults=DEFAULTS,
+    columns=(Column("random logit", NAME, "ssim", "lower", (EDGE, INPUT_NOISE),
+                    explanation="SSIM between the map of the explained class and of a random other class"),),
+    min_effect=0.05,   # SSIM, 0 ... 1 here
+    figures=(MapFigure("random_logit_maps.png", "explained", "other", ("class {classes}", "class {other_classes}"),
+                       "random logit: explained class vs a random other class"),))

@@ -17,12 +17,10 @@ from ..by_image import predicted_classes
 from ..random_streams import draw_rng
 from ..randomize import Randomizer, Strategy
 from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
-from .controls import RANDOM, random_maps
+from .controls import EDGE, INPUT_NOISE, RANDOM, random_maps
+from .spec import RANDOMIZATION, CheckSpec, Column, Option
 
 NAME = "smprt"
-#: The columns that name the loop around the image loop in ``run``'s rows: rows of tasks merge back
-#: into ``run``'s order by (these, image, order within the task) (see ``checks.jobs``).
-ROW_GROUP = ("method",)
 DEFAULTS = {"nsamples": 50, "noise_level": 0.1, "metrics": ("spearman_abs", "spearman_signed"),
             "randomization": "reinit", "methods": None, "method_settings": None}
 
@@ -70,3 +68,14 @@ def run(model, images, image_ids, seed=0, settings=None):
             for name in original for n, image_id in enumerate(ids) for metric in s["metrics"]]
     return CheckResult(rows, {**s, "metrics": list(s["metrics"]), "methods": methods, "seed": seed,
                               "randomization_described": Strategy(s["randomization"]).describe()})
+
+
+SPEC = CheckSpec(
+    NAME, run, row_group=("method",), defaults=DEFAULTS,
+    columns=(Column("sMPRT", NAME, "spearman_abs", "lower", (EDGE, INPUT_NOISE),
+                    explanation="Spearman (absolute maps) of noise-averaged maps, trained vs fully randomized model"),),
+    min_effect=0.05,   # Spearman of absolute maps, 0 ... 1 here
+    options=(RANDOMIZATION,
+             Option("--smprt-samples", "nsamples", "sMPRT: noisy copies per image (default {default})", type=int),
+             Option("--smprt-noise", "noise_level",
+                    "sMPRT: noise std as a fraction of each image's range (default {default})", type=float)))

@@ -3,16 +3,15 @@ a pool, shards or Dask) and the report written from it (:mod:`sanity_checks.repo
 import argparse
 
 from ..checks import CHECKS
+from ..checks.spec import command_line_options
 from ..files import check_output_folder
 from ..report import MIN_EFFECT, check_names, check_settings, describe_run, parse_min_effect, write_outputs
 
 
-def main(argv=None):
-    from .. import loading, user_images
+def parser():
+    """The command line of ``src/sanity_report.py``; each check's options come from its spec."""
     from ..checks import jobs
-    from ..experiments.inputs import test_images
-    from . import options
-    from .options import add_model_and_image_arguments, add_run_arguments, prepare_threads, run_job
+    from .options import add_model_and_image_arguments, add_run_arguments
 
     p = argparse.ArgumentParser(
         prog="sanity_report.py",
@@ -29,20 +28,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="few noise samples and IG steps (smoke test)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
                    help="change one method setting (repeatable; applied after --quick)")
-    p.add_argument("--randomization", default="reinit", choices=["reinit", "truncated_normal", "uniform", "shuffle"],
-                   help="how blocks are randomized (default reinit, as the original)")
-    p.add_argument("--blocks", nargs="+", default=None,
-                   help="randomization top-down/bottom-up: blocks to cascade through (default all; the last state "
-                        "randomizes all of them)")
-    p.add_argument("--smprt-samples", type=int, default=50, help="sMPRT: noisy copies per image (default 50)")
-    p.add_argument("--smprt-noise", type=float, default=0.1,
-                   help="sMPRT: noise std as a fraction of each image's range (default 0.1)")
-    p.add_argument("--bins", default="sqrt", choices=["freedman-diaconis", "scott", "sturges", "rice", "sqrt"],
-                   help="eMPRT: histogram bin rule (default sqrt)")
-    p.add_argument("--shift", type=float, default=-1.0, help="input invariance: the constant shift m (default -1)")
-    p.add_argument("--replacement", default="zero",
-                   help="faithfulness: value of deleted pixels: zero, image_min, image_mean or a number (default zero)")
-    p.add_argument("--deletion-steps", type=int, default=20, help="faithfulness: deletion steps (default 20)")
+    for option, default in command_line_options(CHECKS.values()):   # each check's settings (its spec's options)
+        p.add_argument(option.flag, **option.argparse_kwargs(default))
     p.add_argument("--min-effect", nargs="+", default=[], metavar="[CHECK=]DELTA",
                    help="minimum effect δ of a pass, as a fraction of the range of the check's score (default "
                         + ", ".join(f"{k} {v:g}" for k, v in MIN_EFFECT.items())
@@ -53,7 +40,17 @@ def main(argv=None):
                    help="a folder of images (ImageNet models: default doc/data)")
     add_model_and_image_arguments(p, image_dir=False)
     add_run_arguments(p, images_per_task=jobs.IMAGES_PER_TASK)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    from .. import loading, user_images
+    from ..checks import jobs
+    from ..experiments.inputs import test_images
+    from . import options
+    from .options import prepare_threads, run_job
+
+    args = parser().parse_args(argv)
     check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
     checks = check_names(args.checks)
     parse_min_effect(args.min_effect)   # refused before any work

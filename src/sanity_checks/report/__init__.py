@@ -7,7 +7,7 @@ groups of images, parts under OUT/parts, resume, pool, shards, Dask); this packa
 check's merged tidy results, formats and judges them. ``src/sanity_report.py`` is its command line
 (:mod:`sanity_checks.cli.report`).
 
-Modules: ``rules`` (the table's columns, the minimum effects δ, the verdict rules as written),
+Modules: ``rules`` (the table's columns and minimum effects δ, from the checks' specs; the verdict rules),
 ``judging`` (bootstrap intervals and verdicts), ``markdown`` (report.md), ``figures`` (the report's
 figures), ``outputs`` (every file a report writes, from the merged tasks), ``run`` (running the
 checks in this process, and what a run is asked: checks, settings, δ).

@@ -1,10 +1,12 @@
-"""The report's figures: the cascading-randomization curves and the maps side by side (random logit,
-input invariance)."""
+"""The report's figures, as the checks' specs declare them: the cascading-randomization curves and the
+maps side by side (random logit, input invariance)."""
 import os
 
 import numpy as np
 
+from ..checks import CHECKS
 from ..checks.controls import EDGE, INPUT_NOISE, RANDOM
+from ..checks.spec import CascadeFigure
 from ..files import save_figure
 from .markdown import label
 
@@ -68,26 +70,31 @@ def _split(maps, prefix):
     return {k.split("|", 1)[1]: v for k, v in maps.items() if k.startswith(prefix + "|")}
 
 
+def _titles(figure, maps):
+    """Per image, the figure's two titles formatted with the check's kept per-image arrays (e.g. classes)."""
+    per_image = {k: v for k, v in maps.items() if "|" not in k and k != "images"}
+    return [tuple(t.format(**{k: int(v[i]) for k, v in per_image.items()}) for t in figure.titles)
+            for i in range(len(maps["images"]))]
+
+
 def write_figures(out, rows, names, all_maps):
+    """The figures each check's spec declares (:class:`~sanity_checks.checks.spec.CascadeFigure`,
+    :class:`~sanity_checks.checks.spec.MapFigure`), in check order, for the checks with rows or maps."""
     written = []
-    if any(r["check"] == "mprt" for r in rows):
-        written.append(save_figure(cascade_figure(rows, names), os.path.join(out, "cascading_curves.png")))
-    maps = all_maps.get("random_logit") or {}
-    if "images" in maps:
-        titles = [(f"class {int(c)}", f"class {int(o)}") for c, o in zip(maps["classes"], maps["other_classes"])]
-        written.append(save_figure(map_pairs_figure(maps["images"], _split(maps, "explained"), _split(maps, "other"),
-                                                    names, titles, "random logit: explained class vs a random other class"),
-                                   os.path.join(out, "random_logit_maps.png")))
-    maps = all_maps.get("input_invariance") or {}
-    if "images" in maps:
-        shifted = _split(maps, "shifted")
-        shifted_baseline = {f"{k}": v for k, v in _split(maps, "shifted baseline").items()}
-        titles = [("model, x", "shifted, x + m")] * len(maps["images"])
-        fig = map_pairs_figure(maps["images"], _split(maps, "original"), shifted, names, titles,
-                               "input invariance (baseline methods: zero baseline)")
-        written.append(save_figure(fig, os.path.join(out, "input_invariance_maps.png")))
-        if shifted_baseline:
-            fig = map_pairs_figure(maps["images"], _split(maps, "original"), shifted_baseline, list(shifted_baseline),
-                                   titles, "input invariance, baseline shifted too")
-            written.append(save_figure(fig, os.path.join(out, "input_invariance_shifted_baseline_maps.png")))
+    for check, spec in CHECKS.items():
+        maps = all_maps.get(check) or {}
+        for figure in spec.figures:
+            if isinstance(figure, CascadeFigure):
+                if any(r["check"] == check for r in rows):
+                    written.append(save_figure(cascade_figure(rows, names), os.path.join(out, figure.file)))
+                continue
+            if "images" not in maps:
+                continue
+            right = _split(maps, figure.right)
+            if figure.only_present and not right:
+                continue
+            fig = map_pairs_figure(maps["images"], _split(maps, figure.left), right,
+                                   list(right) if figure.only_present else names, _titles(figure, maps),
+                                   figure.suptitle)
+            written.append(save_figure(fig, os.path.join(out, figure.file)))
     return [os.path.basename(p) for p in written]

@@ -1,61 +1,23 @@
 """The report's table and its verdict rules: the columns (which rows, which way is better, which
-controls), the minimum effects δ, the tolerance of input invariance, and the rules as written into the report."""
-from dataclasses import dataclass
-
-from ..checks.controls import EDGE, INPUT_NOISE, RANDOM
+controls) and the minimum effects δ, both from the checks' specs (:data:`sanity_checks.checks.CHECKS`),
+the tolerance of input invariance, and the rules as written into the report."""
+from ..checks import CHECKS
+from ..checks.spec import Column
 
 #: Relative L1 change of a map under the compensated shift below which a method counts as
 #: input-invariant: 0.1% of the map's mass. float32 rounding through these networks changes
 #: the logits by ~1e-6 (relative); any change above 1e-3 is the method's, not the arithmetic's.
 INVARIANCE_TOLERANCE = 1e-3
 BOOTSTRAP_RESAMPLES = 2000
-#: Minimum effect δ per check, as a fraction of the range its score moves in: a verdict asks for an
-#: improvement over the control of at least δ, so that many images cannot turn a negligible
-#: difference (0.01 in Spearman) into a pass. 5% of the range everywhere:
-#: - similarities (Spearman of absolute maps, SSIM; 0 ... 1 here): 0.05;
-#: - eMPRT (a relative entropy increase): a rise of 5% of the trained map's entropy. The
-#:   model-independent input × noise control already rises by 0.013 [-0.001, 0.028] on the
-#:   Fashion-MNIST CNN (doc/sanity_report.md), and a 28-bin histogram moves by a few percent when a
-#:   few pixels cross a bin edge: a rise must clearly exceed what a map that ignores the model shows;
-#: - faithfulness (area under the logit while deleting, in logit units): 5% of the image's logit drop
-#:   from intact to fully deleted (mean over images), the range the area moves in; a fixed number of
-#:   logits would mean something else for every model.
-MIN_EFFECT = {"mprt": 0.05, "smprt": 0.05, "emprt": 0.05, "random_logit": 0.05, "faithfulness": 0.05}
+#: Minimum effect δ per check (its spec's ``min_effect``; none for input invariance), as a fraction of
+#: the range its score moves in: a verdict asks for an improvement over the control of at least δ, so
+#: that many images cannot turn a negligible difference (0.01 in Spearman) into a pass. 5% of the range
+#: everywhere (each spec says what the range is).
+MIN_EFFECT = {spec.name: spec.min_effect for spec in CHECKS.values() if spec.min_effect is not None}
 
+#: The table's columns: every check's, in :data:`~sanity_checks.checks.CHECKS` order.
+TABLE = tuple(column for spec in CHECKS.values() for column in spec.columns)
 
-@dataclass(frozen=True)
-class Column:
-    """One column of the table: which rows it reads, which way is better, which control it is judged against."""
-
-    title: str
-    check: str
-    metric: str
-    better: str            # "lower" or "higher"
-    controls: tuple        # the controls the verdict is decided against (all must be beaten to pass)
-    order: str = ""        # mprt only: the cascade order; the last (fully randomized) state is used
-    detail: str = None     # input invariance: the baseline variant (None: the method's default rows)
-    explanation: str = ""
-    effect_unit: str = ""  # what δ is a fraction of: "" (the score itself), "logit drop" (faithfulness)
-
-
-TABLE = (
-    Column("randomization top-down", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="top-down",
-           explanation="Spearman (absolute maps) between the map of the trained model and of the fully randomized "
-                       "model, reached top-down (output block first)"),
-    Column("randomization bottom-up", "mprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE), order="bottom-up",
-           explanation="the same, reached bottom-up (input block first)"),
-    Column("sMPRT", "smprt", "spearman_abs", "lower", (EDGE, INPUT_NOISE),
-           explanation="Spearman (absolute maps) of noise-averaged maps, trained vs fully randomized model"),
-    Column("eMPRT", "emprt", "entropy_increase", "higher", (EDGE,),
-           explanation="relative increase of the entropy of the map's value histogram, trained to fully randomized"),
-    Column("random logit", "random_logit", "ssim", "lower", (EDGE, INPUT_NOISE),
-           explanation="SSIM between the map of the explained class and of a random other class"),
-    Column("input invariance", "input_invariance", "relative_l1", "lower", (EDGE,), detail="default",
-           explanation="relative L1 change of the map under a constant input shift compensated in the first layer"),
-    Column("faithfulness", "faithfulness", "deletion_area", "lower", (RANDOM,),
-           explanation="area under the explained logit while deleting pixels, most relevant first",
-           effect_unit="logit drop"),
-)
 
 def rules(min_effect=None):
     """The verdict rules as written into the report, with the minimum effects δ of this report."""
@@ -96,3 +58,5 @@ itself fails). A pass only says "clearly better than the control in this run", n
 
 
 RULES = rules()
+
+__all__ = ["BOOTSTRAP_RESAMPLES", "INVARIANCE_TOLERANCE", "MIN_EFFECT", "RULES", "TABLE", "Column", "rules"]

@@ -1,23 +1,16 @@
 """Running the report in this process: the checks, settings and minimum effects asked for, the run of
 the checks as tasks under OUT/parts, and its log."""
 from ..checks import CHECKS
+from ..checks.spec import settings_from_options
 from ..errors import SanityCheckError
 from .outputs import write_outputs
 from .rules import MIN_EFFECT
 
 
 def check_settings(args, method_settings):
-    """{check: settings} from the command line."""
+    """{check: settings} from the command line: the methods, and each check's settings from its spec's options."""
     common = {"methods": args.methods, "method_settings": method_settings}
-    return {
-        "mprt": {**common, "randomization": args.randomization, "blocks": args.blocks},
-        "smprt": {**common, "randomization": args.randomization, "nsamples": args.smprt_samples,
-                  "noise_level": args.smprt_noise},
-        "emprt": {**common, "randomization": args.randomization, "bins": args.bins},
-        "random_logit": dict(common),
-        "input_invariance": {**common, "shift": args.shift},
-        "faithfulness": {**common, "replacement": args.replacement, "steps": args.deletion_steps},
-    }
+    return {name: {**common, **settings_from_options(spec, args)} for name, spec in CHECKS.items()}
 
 
 def describe_run(merged, progress=print):
