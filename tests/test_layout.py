@@ -8,7 +8,8 @@ PACKAGE = "sanity_checks"
 #: The modules that may import a framework (TensorFlow, tf-slim, Keras, torch), the TensorFlow shim or the
 #: TensorFlow engine: the engines, what is made of graphs and sessions by nature (training, our quick
 #: models, parameter-space saliency), the loader that dispatches to the engines, and the command line.
-ENGINE_MODULES = ("compat", "model", "models", "keras", "engines.tf_", "train", "demo", "imagenet", "loading",
+ENGINE_MODULES = ("compat", "model", "models", "keras", "engines.tf_", "engines.pytorch", "train", "demo", "imagenet",
+                  "loading",
                   "parameter_saliency.profile", "runs.threads", "cli")
 FRAMEWORKS = ("tensorflow", "tf_slim", "tf_keras", "keras", "torch", "saliency.tf1")
 MAX_LINES = 400
