@@ -9,8 +9,7 @@ PACKAGE = "sanity_checks"
 #: TensorFlow engine: the engines, what is made of graphs and sessions by nature (training, our quick
 #: models, parameter-space saliency), the loader that dispatches to the engines, and the command line.
 ENGINE_MODULES = ("compat", "model", "models", "keras", "engines.tf_", "engines.pytorch", "train", "demo", "imagenet",
-                  "loading",
-                  "parameter_saliency.profile", "runs.threads", "cli")
+                  "loading", "parameter_saliency.profile", "runs.threads", "cli")
 FRAMEWORKS = ("tensorflow", "tf_slim", "tf_keras", "keras", "torch", "saliency.tf1")
 MAX_LINES = 400
 
