@@ -1,7 +1,8 @@
 # Two commands do all the set-up (see README.md):
 #   make demo   creates/reuses .venv, installs the requirements, fetches the data, trains a quick
 #               model and runs the demo (figures and results under results/demo/)
-#   make test   the same set-up plus the optional Dask extra (requirements-dask.txt), then the test suite
+#   make test   the same set-up plus the optional Dask and PyTorch extras (requirements-dask.txt,
+#               requirements-torch.txt), then the test suite
 #   make notebooks   re-executes the MNIST and data-randomization notebooks at the original settings
 #               and writes them back with their outputs (trained models from MODELS, default models/)
 PYTHON ?= python3
@@ -9,6 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DASK_STAMP := $(VENV)/.installed-dask
+TORCH_STAMP := $(VENV)/.installed-torch
 DATA := data
 
 MODELS ?= $(CURDIR)/models
@@ -35,8 +37,13 @@ $(DASK_STAMP): requirements-dask.txt $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-dask.txt
 	touch $(DASK_STAMP)
 
+# the tests run the PyTorch engine too; make demo never needs it
+$(TORCH_STAMP): requirements-torch.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-torch.txt
+	touch $(TORCH_STAMP)
+
 # two pytest workers; tests sharing an expensive module fixture carry an xdist_group mark
-test: data $(DASK_STAMP)
+test: data $(DASK_STAMP) $(TORCH_STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
 notebooks: data

@@ -36,7 +36,8 @@ def import_torch():
 
 
 def is_torch_module(obj):
-    return "torch" in sys.modules and isinstance(obj, sys.modules["torch"].nn.Module)
+    torch = sys.modules.get("torch")   # (a module object can only come from a torch already imported)
+    return torch is not None and isinstance(obj, torch.nn.Module)
 
 
 def parse_spec(spec):

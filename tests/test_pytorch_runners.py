@@ -1,0 +1,141 @@
+"""PyTorch models through the runners and the report, from the command line as a user gives them: a
+factory in their file with a state dict, a torchvision architecture; bad input is one line, nothing written."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("pytorch_runners")
+
+NET = '''
+import torch.nn as nn
+
+
+def make_model(classes=10):
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, classes))
+
+
+def broken():
+    raise ValueError("no such layer size")
+'''
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory):
+    """my_net.py with a factory, its state dict, a whole pickled model, and 28x28x1 images."""
+    folder = tmp_path_factory.mktemp("user")
+    (folder / "my_net.py").write_text(NET)
+    sys.path.insert(0, str(folder))
+    try:
+        import my_net
+        torch.manual_seed(0)
+        model = my_net.make_model()
+    finally:
+        sys.path.remove(str(folder))
+    torch.save(model.state_dict(), folder / "weights.pt")
+    torch.save(model, folder / "whole.pt")
+    torch.save(my_net.make_model(classes=5).state_dict(), folder / "five.pt")
+    (folder / "truncated.pt").write_bytes((folder / "weights.pt").read_bytes()[:1000])
+    np.save(folder / "images.npy", np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32))
+    return folder
+
+
+def run(script, *args, cwd=REPO):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run([sys.executable, str(REPO / "src" / script), *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=900)
+
+
+def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_bytes(user_files, tmp_path):
+    common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
+              "--npy", user_files / "images.npy", "--images", 4, "--quick", "--eval-images", 0,
+              "--methods", "gradient", "smoothgrad", "gradcam", "--threads", 1]   # the same threads: the same bytes
+    serial = run("run_model_randomization.py", *common, "--out", tmp_path / "serial")
+    assert serial.returncode == 0, serial.stderr[-2000:]
+    pool = run("run_model_randomization.py", *common, "--out", tmp_path / "pool", "--workers", 2,
+               "--images-per-task", 1)
+    assert pool.returncode == 0, pool.stderr[-2000:]
+    assert (tmp_path / "pool" / "results.csv").read_bytes() == (tmp_path / "serial" / "results.csv").read_bytes()
+    summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
+    assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
+    assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
+
+
+def test_the_report_on_a_pytorch_model(user_files, tmp_path):
+    done = run("sanity_report.py", "--model", f"{user_files / 'my_net.py'}:make_model", "--weights",
+               user_files / "weights.pt", "--npy", user_files / "images.npy", "--images", 2, "--quick",
+               "--methods", "gradient", "gradient_x_input", "--out", tmp_path / "report")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = (tmp_path / "report" / "input_invariance.csv").read_text().splitlines()
+    gradient = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[2] == "gradient"]
+    times_input = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[2] == "gradient_x_input"]
+    assert max(gradient) < 1e-4 and min(times_input) > 1e-2   # Kindermans et al.'s result on a PyTorch CNN
+    assert "input invariance" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_a_torchvision_architecture_by_name(tmp_path):
+    np.save(tmp_path / "rgb.npy", np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32))
+    done = run("run_model_randomization.py", "--model", "torchvision:resnet18(num_classes=10)", "--npy",
+               tmp_path / "rgb.npy", "--images", 1, "--methods", "gradient", "gradcam", "--blocks", "fc",
+               "layer4.1.conv2", "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["settings"]["blocks"] == ["fc", "layer4.1.conv2"]
+
+
+@pytest.mark.parametrize("model, extra, message", [
+    ("{dir}/my_net.py:make_modle", [], "my_net.py has no 'make_modle'; it defines: broken, make_model, nn"),
+    ("{dir}/my_net.py:broken", [], "calling broken failed: ValueError: no such layer size"),
+    ("{dir}/nothere.py:make_model", [], "no file"),
+    ("{dir}/my_net.py:make_model", ["--weights", "{dir}/five.pt"],
+     r"five.pt does not fit the model: 2 of another shape: 11.weight \(file \(5, 84\), model \(10, 84\)\)"),
+    ("{dir}/my_net.py:make_model", ["--weights", "{dir}/whole.pt"], "holds more than weights .*--trust-model-code"),
+    ("{dir}/my_net.py:make_model", ["--weights", "{dir}/truncated.pt"], "truncated or not a file torch.save wrote"),
+    ("{dir}/my_net.py:make_model", ["--weights", "{dir}/missing.pt"], "weights file .*missing.pt does not exist"),
+    ("{dir}/my_net.py:make_model", ["--input-shape", 32, 32, 3], r"cannot take images of shape \(32, 32, 3\)"),
+    ("torchvision:resnet18(num_classes=ten)", [], "must be literal keyword arguments"),
+])
+def test_bad_input_is_one_line_and_nothing_is_written(user_files, tmp_path, model, extra, message):
+    import re
+
+    extra = [str(e).format(dir=user_files) for e in extra]
+    done = run("run_model_randomization.py", "--model", model.format(dir=user_files), *extra, "--npy",
+               user_files / "images.npy", "--images", 1, "--methods", "gradient", "--out", tmp_path / "out")
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and re.search(message, lines[0]), done.stderr[-1500:]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_trusted_pickled_model_loads(user_files, tmp_path):
+    done = run("run_model_randomization.py", "--model", f"{user_files / 'my_net.py'}:make_model", "--weights",
+               user_files / "whole.pt", "--trust-model-code", "--npy", user_files / "images.npy", "--images", 1,
+               "--methods", "gradient", "--blocks", "11", "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_without_torch_the_install_line_is_given(user_files, tmp_path):
+    code = ("import sys\n"
+            "class NoTorch:\n"   # as on a machine where torch is not installed
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'torch' or name.startswith('torch.'):\n"
+            "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+            "sys.meta_path.insert(0, NoTorch())\n"
+            "from sanity_checks import cli\nfrom sanity_checks.cli.randomization import model_randomization_main\n"
+            f"cli.run(model_randomization_main, ['--model', {str(user_files / 'my_net.py') + ':make_model'!r}, "
+            f"'--npy', {str(user_files / 'images.npy')!r}, '--out', {str(tmp_path / 'out')!r}])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    assert done.returncode == 2
+    assert "error: PyTorch models need torch, which is not installed: pip install -r requirements-torch.txt" \
+        in done.stderr
