@@ -139,3 +139,23 @@ def test_without_torch_the_install_line_is_given(user_files, tmp_path):
     assert done.returncode == 2
     assert "error: PyTorch models need torch, which is not installed: pip install -r requirements-torch.txt" \
         in done.stderr
+
+
+def test_readme_pytorch_commands_work_in_a_fresh_folder(tmp_path):
+    """The README's 'Your own PyTorch model' commands, pasted into a folder holding src/ and data/."""
+    import re
+
+    section = (REPO / "README.md").read_text().split("## Your own PyTorch model", 1)[1].split("\n## ", 1)[0]
+    commands = re.search(r"```bash\n(.*?)```", section, re.S).group(1).strip().splitlines()
+    assert len(commands) == 4
+    os.symlink(REPO / "src", tmp_path / "src")
+    os.symlink(REPO / "data", tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{tmp_path}"}
+    for command in commands:
+        if command.startswith(".venv/bin/python "):
+            command = f"{sys.executable} {command.split(' ', 1)[1]}"
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=900)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+    assert (tmp_path / "results" / "my_torch_cascading" / "mask_grid_abs.png").is_file()
+    assert "| Gradient |" in (tmp_path / "results" / "my_torch_report" / "report.md").read_text()
