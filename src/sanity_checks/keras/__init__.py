@@ -26,8 +26,11 @@ What is derived from the model, and how to override it:
   e.g. ``block_\\d+_``) groups layers into coarser blocks. Blocks list their variables explicitly;
 - re-initialization draws each weight from its own layer's initializer (``layer.<weight>_initializer``,
   ``_kernel`` dropped), seeded per variable as for our models; batch-norm moving statistics stay;
-- GradCAM's layer: the last layer with a 4-D output on the path to the logits (``--set
-  gradcam.layer=NAME`` overrides it), recorded from the very call that built the graph;
+- GradCAM's layer: the last layer with a (h, w, channels) output above 1x1 on the path to the logits,
+  a Keras 3 operation that is no layer included (ConvNeXt's block output ``inputs + x``, named as in
+  the model's config, e.g. ``add_17``); ``--set gradcam.layer=NAME`` overrides it. It is recorded
+  from the very call that built the graph; the end points are the model's own layer and operation
+  names only (a user layer named ``logits`` is that layer);
 - guided backprop: the guided tower is a second call of the same Keras model under the guided
   gradient overrides of Relu, Relu6 and LeakyRelu; layers whose activations have no guided form
   (PReLU, thresholded ReLU, ELU, swish, gelu, ...) are named in a warning.

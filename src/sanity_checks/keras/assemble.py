@@ -82,7 +82,8 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
     if call["softmax_stripped"]:
         log(f"note: {snapshot.name} ends in a softmax: the explained score is its input, the pre-softmax logit")
     if model.architecture.gradcam_layer is None:
-        log(f"note: {snapshot.name} has no layer with a 4-D output on the path to its logits: no GradCAM")
+        log(f"note: {snapshot.name} has no layer with a (h, w, channels) output above 1x1 on the path to its "
+            f"logits: no GradCAM")
     if unguided:
         warnings.warn(f"guided backprop: no guided gradient for the activations of {', '.join(unguided[:8])}"
                       + (f" and {len(unguided) - 8} more" if len(unguided) > 8 else "")

@@ -3,7 +3,7 @@ inputs, with each layer's output of that very call recorded (:class:`KerasBuilde
 from ..compat import tf
 from ..errors import ModelError
 from .flavours import keras_module, tf_keras_classes
-from .layers import walk_layers
+from .layers import walk_layers, walk_operations
 from .safety import safe_mode_scope
 
 
@@ -27,7 +27,9 @@ class KerasBuilder:
     and records each layer's output of that very call.
 
     Records per call: ``outputs`` (the Keras output tensor), ``softmax_stripped``, and for each layer
-    path its output and input tensors (``records``, in call order).
+    path (and each Keras 3 operation that is no layer, e.g. ConvNeXt's ``inputs + x``) its output and
+    input tensors (``records``, in call order). The end points are these paths and nothing else: the
+    toolkit adds no name of its own, so no user layer (MobileNetV3's conv ``logits``) is shadowed.
     """
 
     def __init__(self, snapshot, custom_objects=None, trust_model_code=False):
@@ -53,6 +55,8 @@ class KerasBuilder:
         for path, layer in walk_layers(model):
             self.layer_paths[id(layer)] = path
             self._wrap(layer, path)
+        for path, operation in walk_operations(model):
+            self._wrap(operation, path)
         return model
 
     def _wrap(self, layer, path):
@@ -82,7 +86,6 @@ class KerasBuilder:
         logits, stripped = pre_softmax(outputs)
         self.calls.append({"outputs": outputs, "logits": logits, "softmax_stripped": stripped, "records": records})
         end_points = {path: out for path, (out, _) in records.items()}
-        end_points["logits"] = logits
         return logits, end_points
 
 
