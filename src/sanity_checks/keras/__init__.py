@@ -9,8 +9,9 @@ Loading is the "eager bridge" (doc: ``shared/design/own-models.md``): the model 
 weights are kept; it is then rebuilt in our graph with ``from_config`` and the weights are assigned
 through our own placeholder-fed assign ops on the backing ``tf.Variable``. Loading a Keras file
 directly in graph mode gives random weights without any error for most formats, so after loading
-the graph's output is compared with the eager model's on fixed probe inputs and the model is
-refused when they differ by more than 1e-5.
+the graph's pre-softmax logits are compared with the eager model's on fixed probe inputs (in the range
+the model's first layers expect: 0-255 before its own Rescaling or Normalization, else -1..1) and the
+model is refused when they differ by more than 1e-4 of their scale.
 
 Safe mode: a file's Python code never runs unless the user says so. ``Lambda`` layers that carry
 bytecode are refused before Keras reads the file (``trust_model_code=True`` allows them), and
