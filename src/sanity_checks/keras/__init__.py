@@ -32,6 +32,8 @@ What is derived from the model, and how to override it:
   the model's config, e.g. ``add_17``); ``--set gradcam.layer=NAME`` overrides it. It is recorded
   from the very call that built the graph; the end points are the model's own layer and operation
   names only (a user layer named ``logits`` is that layer);
+- layers whose weights are all non-trainable (an adapted ``Normalization``) are no block (a note
+  names them): randomization leaves such weights, so their step would change nothing;
 - guided backprop: the guided tower is a second call of the same Keras model under the guided
   gradient overrides of Relu, Relu6 and LeakyRelu; layers whose activations have no guided form
   (PReLU, thresholded ReLU, ELU, swish, gelu, ...) are named in a warning.

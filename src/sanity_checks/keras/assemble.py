@@ -59,8 +59,9 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
         model.set_weights(dict(zip(names, snapshot.weights)))
         check_against_eager(model, builder, snapshot)
         call = builder.calls[0]
+        blocks, inert = derive_blocks(builder, groups)
         model.architecture = dataclasses.replace(
-            architecture, blocks=derive_blocks(builder, groups), gradcam_layer=default_gradcam_layer(call))
+            architecture, blocks=blocks, gradcam_layer=default_gradcam_layer(call))
         layers = dict(walk_layers(builder.model))
         for path, layer in layers.items():
             if is_container(layer):
@@ -81,6 +82,9 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
     except BaseException:
         model.close()
         raise
+    if inert:
+        log(f"note: no block for {', '.join(inert)}: all their weights are non-trainable, so randomizing them "
+            f"would change nothing")
     if call["softmax_stripped"]:
         log(f"note: {snapshot.name} ends in a softmax: the explained score is its input, the pre-softmax logit")
     if model.architecture.gradcam_layer is None:
