@@ -49,6 +49,12 @@ def snapshot_of(model, flavour, source, kind):
     if len(shape) != 3 or any(d is None for d in shape):
         raise ModelError(f"{source}: the model's input shape is {(None,) + shape}; it needs a fixed (height, width, "
                          f"channels): build it with Input(shape=(H, W, C))")
+    channels_first = [path for path, layer in walk_layers(model)
+                      if getattr(layer, "data_format", None) == "channels_first"]
+    if channels_first:
+        raise ModelError(f"{source}: layer(s) {', '.join(channels_first[:4])}{', ...' if len(channels_first) > 4 else ''}"
+                         f" compute channels-first (data_format='channels_first'); only channels-last models "
+                         f"(N, height, width, channels) are supported: build it with data_format='channels_last'")
     try:
         config = model.get_config()
     except NotImplementedError:
