@@ -43,7 +43,7 @@ def mobilenet_v3_head(K, seed):
 
 def convnext_block(K, seed):
     """A ConvNeXt block whose output is the raw op ``inputs + x`` (Keras 3: an operation, no layer;
-    tf-keras: a TFOpLambda layer), then ConvNeXt's head."""
+    tf-keras: a TFOpLambda layer) after ConvNeXt's LayerScale (Keras 3), then ConvNeXt's head."""
     K.utils.set_random_seed(seed)
     inputs = K.Input((16, 16, 3))
     stem = K.layers.Conv2D(8, 4, strides=4, name="stem")(inputs)
@@ -51,6 +51,9 @@ def convnext_block(K, seed):
     x = K.layers.LayerNormalization(epsilon=1e-6, name="block_layernorm")(x)
     x = K.layers.Dense(16, activation="gelu", name="block_pointwise_1")(x)
     x = K.layers.Dense(8, name="block_pointwise_2")(x)
+    if K.__name__ == "keras":   # a weight without a name: another graph's rebuild names it otherwise
+        from keras.src.applications.convnext import LayerScale
+        x = LayerScale(0.5, 8, name="block_layer_scale")(x)
     x = stem + x
     x = K.layers.GlobalAveragePooling2D(name="head_gap")(x)
     x = K.layers.LayerNormalization(epsilon=1e-6, name="head_layernorm")(x)
@@ -150,6 +153,12 @@ def test_gradcam_reads_a_block_output_that_is_no_layer_by_default_and_by_name(tm
         np.testing.assert_array_equal(methods.gradcam(model, x, classes, layer=layer), methods.gradcam(model, x, classes))
         assert not np.array_equal(methods.gradcam(model, x, classes, layer="block_pointwise_2"),
                                   methods.gradcam(model, x, classes))
+        shifted, compensated = model.shifted_input_model(-1.0)   # input invariance on ConvNeXt's stem conv
+        try:
+            assert compensated == "stem/bias"
+            np.testing.assert_allclose(shifted.predict_logits(x - 1.0), model.predict_logits(x), rtol=0, atol=1e-5)
+        finally:
+            shifted.close()
     finally:
         model.close()
 

@@ -14,7 +14,8 @@ the guard that the compensation is exact.
 
 The copy is built with the same ``build``: through a custom getter that returns ``b - W m`` wherever the
 graph reads the bias, or, for a build that offers ``with_offset(bias name, W m)`` (a Keras model, whose
-variables do not pass through TensorFlow's getters), with the build it returns.
+variables do not pass through TensorFlow's getters), with the build it returns, its weights matched to
+the original's by ``variable_names()`` (Keras' weights order).
 """
 import dataclasses
 
@@ -138,8 +139,11 @@ def shifted_model(model, shift):
 
     shifted = type(model)(dataclasses.replace(architecture, build=build),
                           session_config=getattr(model, "session_config", None))
+    values = model.get_weights()
+    if with_offset is not None:   # the same weights in the same order; another graph may name them otherwise
+        values = {new: values[old] for old, new in zip(architecture.build.variable_names(), build.variable_names())}
     try:
-        shifted.set_weights(model.get_weights())
+        shifted.set_weights(values)
     except BaseException:
         shifted.close()
         raise

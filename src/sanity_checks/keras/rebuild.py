@@ -95,6 +95,11 @@ class KerasBuilder:
         end_points = {path: out for path, (out, _) in records.items()}
         return logits, end_points
 
+    def variable_names(self):
+        """The names of the model's variables in Keras' weights order (a rebuild in another graph may name
+        auto-named weights differently, e.g. LayerScale's ``variable_18``)."""
+        return [backing_variable(w).op.name for w in self.model.weights]
+
     def owner_of(self, variable_name):
         """The path of the leaf layer that holds the variable called ``variable_name``."""
         for path, layer in walk_layers(self.model):
