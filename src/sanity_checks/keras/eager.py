@@ -80,8 +80,11 @@ def probe_range(model):
             continue
         if cls == "Rescaling" and np.all(np.abs(np.asarray(layer.scale, np.float64)) < 0.1):
             return 0.0, 255.0
-        mean = getattr(layer, "mean", None) if cls == "Normalization" else None
-        if mean is not None and np.max(np.asarray(mean, np.float64)) > 2:
+        try:
+            mean = np.asarray(getattr(layer, "mean", None) if cls == "Normalization" else None, np.float64)
+        except (TypeError, ValueError):   # not a number we can read: no guess from it
+            mean = np.asarray(np.nan)
+        if mean.size and np.max(mean) > 2:
             return 0.0, 255.0
         if cls not in ("Rescaling", "Normalization"):
             break

@@ -33,7 +33,7 @@ def walk_operations(model, prefix=""):
     those TFOpLambda layers, which :func:`walk_layers` already yields)."""
     layers = {id(layer) for layer in model.layers}
     for operation in getattr(model, "operations", None) or ():
-        if id(operation) not in layers:
+        if id(operation) not in layers and not hasattr(operation, "weights"):   # layers are walk_layers'
             yield prefix + operation.name, operation
     for layer in model.layers:
         if is_container(layer):
