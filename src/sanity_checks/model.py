@@ -81,6 +81,7 @@ class GraphModel(Model):
         if isinstance(architecture, str):
             architecture = get_architecture(architecture)
         self.architecture: Architecture = architecture
+        self.session_config = session_config
         self.metadata = {}
         self.keras_model = None
         self.keras_weight_variables = None

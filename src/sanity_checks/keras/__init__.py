@@ -9,8 +9,9 @@ Loading is the "eager bridge" (doc: ``shared/design/own-models.md``): the model 
 weights are kept; it is then rebuilt in our graph with ``from_config`` and the weights are assigned
 through our own placeholder-fed assign ops on the backing ``tf.Variable``. Loading a Keras file
 directly in graph mode gives random weights without any error for most formats, so after loading
-the graph's output is compared with the eager model's on fixed probe inputs and the model is
-refused when they differ by more than 1e-5.
+the graph's pre-softmax logits are compared with the eager model's on fixed probe inputs (in the range
+the model's first layers expect: 0-255 before its own Rescaling or Normalization, else -1..1) and the
+model is refused when they differ by more than 1e-4 of their scale.
 
 Safe mode: a file's Python code never runs unless the user says so. ``Lambda`` layers that carry
 bytecode are refused before Keras reads the file (``trust_model_code=True`` allows them), and
@@ -26,8 +27,13 @@ What is derived from the model, and how to override it:
   e.g. ``block_\\d+_``) groups layers into coarser blocks. Blocks list their variables explicitly;
 - re-initialization draws each weight from its own layer's initializer (``layer.<weight>_initializer``,
   ``_kernel`` dropped), seeded per variable as for our models; batch-norm moving statistics stay;
-- GradCAM's layer: the last layer with a 4-D output on the path to the logits (``--set
-  gradcam.layer=NAME`` overrides it), recorded from the very call that built the graph;
+- GradCAM's layer: the last layer with a (h, w, channels) output above 1x1 on the path to the logits,
+  a Keras 3 operation that is no layer included (ConvNeXt's block output ``inputs + x``, named as in
+  the model's config, e.g. ``add_17``); ``--set gradcam.layer=NAME`` overrides it. It is recorded
+  from the very call that built the graph; the end points are the model's own layer and operation
+  names only (a user layer named ``logits`` is that layer);
+- layers whose weights are all non-trainable (an adapted ``Normalization``) are no block (a note
+  names them): randomization leaves such weights, so their step would change nothing;
 - guided backprop: the guided tower is a second call of the same Keras model under the guided
   gradient overrides of Relu, Relu6 and LeakyRelu; layers whose activations have no guided form
   (PReLU, thresholded ReLU, ELU, swish, gelu, ...) are named in a warning.

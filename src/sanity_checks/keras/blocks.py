@@ -1,5 +1,7 @@
 """A Keras model's blocks, top first: each weighted leaf layer (batch norm folded into the layer that
-feeds it), or the user's layer groups ``{block: [layer-name regex, ...]}``."""
+feeds it), or the user's layer groups ``{block: [layer-name regex, ...]}``. A layer whose weights are all
+non-trainable (an adapted Normalization) is no block: randomization leaves such weights, so its step
+would change nothing."""
 import json
 import re
 
@@ -9,8 +11,10 @@ from .layers import backing_variable, is_container, walk_layers
 
 
 def derive_blocks(builder, groups=None):
-    """Blocks, top first: each weighted leaf layer (batch norm folded into the layer feeding it), or the
-    layer groups of ``groups`` ({block: [regex, ...]}, matched from the start of each layer path)."""
+    """(blocks, top first, the paths of the layers left out because all their weights are non-trainable).
+
+    Blocks: each weighted leaf layer (batch norm folded into the layer feeding it), or the layer groups
+    of ``groups`` ({block: [regex, ...]}, matched from the start of each layer path)."""
     call = builder.calls[0]
     records = call["records"]
     producer = {}   # output tensor name -> path
@@ -34,6 +38,9 @@ def derive_blocks(builder, groups=None):
             order.append(path)
         else:
             units[host].append(path)
+    inert = [host for host in order if not any(backing_variable(w).trainable for p in units[host]
+                                               for w in layers[p].weights)]
+    order = [host for host in order if host not in inert]
     # Layers with weights the call never reached (e.g. a head not on the output's path) are no block.
     def variables_of(paths):
         return tuple(backing_variable(w).op.name for p in paths for w in layers[p].weights)
@@ -49,7 +56,7 @@ def derive_blocks(builder, groups=None):
                     break
         empty = [name for name in groups if name not in assigned]
         if empty:
-            raise ModelError(f"blocks {', '.join(empty)} match no layer with weights; layers: "
+            raise ModelError(f"blocks {', '.join(empty)} match no layer with trainable weights; layers: "
                              + ", ".join(order[:12]) + (", ..." if len(order) > 12 else ""))
         placed, seen = [], set()   # a group sits where its topmost layer is: scan top first
         for host in reversed(order):
@@ -60,10 +67,10 @@ def derive_blocks(builder, groups=None):
         for name in placed:
             hosts = assigned.get(name, [name])
             blocks.append(Block(name, variables=variables_of([p for h in hosts for p in units[h]])))
-        return tuple(blocks)
+        return tuple(blocks), inert
     for host in reversed(order):
         blocks.append(Block(host, variables=variables_of(units[host])))
-    return tuple(blocks)
+    return tuple(blocks), inert
 
 
 def read_blocks_file(path):

@@ -6,9 +6,11 @@ import re
 
 import numpy as np
 
-from ..compat import tf
+from ..compat import tf, tf1
 from ..errors import ModelError
 from .flavours import keras_module, tf_keras_classes
+from .layers import walk_layers
+from .rebuild import pre_softmax
 from .safety import CUSTOM_OPTION, TRUST_OPTION, lambda_layers_with_code, safe_mode_scope
 from .sources import keras_flavour, stored_config
 
@@ -31,8 +33,8 @@ class KerasSnapshot:
     name: str
     input_shape: tuple           # per image
     num_outputs: int
-    probe: np.ndarray            # fixed inputs
-    expected: np.ndarray         # the eager model's outputs for them
+    probe: np.ndarray            # fixed inputs, in the range the model expects (probe_range)
+    expected: np.ndarray         # the eager model's pre-softmax logits for them
     source: str                  # file path or 'Keras model object'
     kind: str                    # 'keras', 'h5', 'savedmodel' or 'object'
     version: str
@@ -47,22 +49,61 @@ def snapshot_of(model, flavour, source, kind):
     if len(shape) != 3 or any(d is None for d in shape):
         raise ModelError(f"{source}: the model's input shape is {(None,) + shape}; it needs a fixed (height, width, "
                          f"channels): build it with Input(shape=(H, W, C))")
+    channels_first = [path for path, layer in walk_layers(model)
+                      if getattr(layer, "data_format", None) == "channels_first"]
+    if channels_first:
+        raise ModelError(f"{source}: layer(s) {', '.join(channels_first[:4])}{', ...' if len(channels_first) > 4 else ''}"
+                         f" compute channels-first (data_format='channels_first'); only channels-last models "
+                         f"(N, height, width, channels) are supported: build it with data_format='channels_last'")
     try:
         config = model.get_config()
     except NotImplementedError:
         raise ModelError(f"{source}: {type(model).__name__} has no get_config (a subclassed model): "
                          f"build it as a functional or Sequential model") from None
     tf_keras_classes(model, eager=True)
-    probe = np.random.default_rng(20180901).random((PROBE_IMAGES,) + tuple(int(d) for d in shape)).astype(np.float32)
-    expected = model(probe, training=False)
-    if isinstance(expected, (list, tuple, dict)):
-        raise ModelError(f"{source}: the model has several outputs; image classifiers with one output only")
-    expected = np.asarray(expected)
-    if expected.ndim != 2:
-        raise ModelError(f"{source}: the model's output has shape {expected.shape}; it must be (batch, classes)")
+    shape = tuple(int(d) for d in shape)
+    low, high = probe_range(model)
+    probe = np.random.default_rng(20180901).uniform(low, high, (PROBE_IMAGES,) + shape).astype(np.float32)
+    expected = eager_logits(model, probe, source)
     return KerasSnapshot(flavour, type(model), config, [np.asarray(w) for w in model.get_weights()],
                          model.name, tuple(int(d) for d in shape), int(expected.shape[1]), probe, expected,
                          source, kind, getattr(keras, "__version__", "?"))
+
+
+def probe_range(model):
+    """The input range a Keras model expects, as far as its first layers say: (0, 255) when it starts with
+    its own preprocessing from pixel values (a Rescaling by less than 1/10, or a Normalization whose mean
+    is above 2: keras.applications' EfficientNet, MobileNetV3, ConvNeXt), else (-1, 1)."""
+    for _, layer in walk_layers(model):
+        cls = type(layer).__name__
+        if cls == "InputLayer":
+            continue
+        if cls == "Rescaling" and np.all(np.abs(np.asarray(layer.scale, np.float64)) < 0.1):
+            return 0.0, 255.0
+        try:
+            mean = np.asarray(getattr(layer, "mean", None) if cls == "Normalization" else None, np.float64)
+        except (TypeError, ValueError):   # not a number we can read: no guess from it
+            mean = np.asarray(np.nan)
+        if mean.size and np.max(mean) > 2:
+            return 0.0, 255.0
+        if cls not in ("Rescaling", "Normalization"):
+            break
+    return -1.0, 1.0
+
+
+def eager_logits(model, probe, source):
+    """The eager model's pre-softmax logits on ``probe``: its call traced once into a graph of its own
+    (``wrap_function``, the model's variables captured), where the input of the final Softmax op is found
+    by the same rule as in our graph (``rebuild.pre_softmax``) and computed."""
+    spec = tf.TensorSpec((None,) + probe.shape[1:], tf.float32)
+    traced = tf1.wrap_function(lambda images: model(images, training=False), [spec])
+    if len(traced.outputs) != 1:
+        raise ModelError(f"{source}: the model has several outputs; image classifiers with one output only")
+    output = traced.outputs[0]
+    if output.shape.rank != 2:
+        raise ModelError(f"{source}: the model's output has shape {tuple(output.shape)}; it must be (batch, classes)")
+    logits, _ = pre_softmax(output)
+    return np.asarray(traced.prune(traced.inputs[0], logits)(tf.constant(probe)))
 
 
 def read_keras_file(path, trust_model_code=False, custom_objects=None):

@@ -1,5 +1,7 @@
-"""GradCAM's default layer for a Keras model: the last layer with a 4-D output on the path to the
-logits, from the records of the call that built the graph."""
+"""GradCAM's default layer for a Keras model: the last layer (or Keras 3 operation, e.g. ConvNeXt's
+``inputs + x`` block output) whose output is 4-D with a spatial extent above 1x1, on the path to the
+logits, from the records of the call that built the graph. A (N, 1, 1, K) output (MobileNetV3's head
+convs after its global pooling) has no map to show."""
 
 
 def _ancestors(tensor):
@@ -27,11 +29,19 @@ def _passes_through(out, given):
         tensor = tensor.op.inputs[0]
 
 
+def _spatial(tensor):
+    """Whether ``tensor`` is (N, h, w, K) with h * w > 1 (unknown sizes count as spatial)."""
+    if tensor.shape.rank != 4:
+        return False
+    h, w = tensor.shape.as_list()[1:3]
+    return h is None or w is None or h * w > 1
+
+
 def default_gradcam_layer(call):
-    """The last recorded rank-4 layer output on the path to the logits, or None."""
+    """The last recorded output on the path to the logits that is (N, h, w, K) with h * w > 1, or None."""
     upstream = _ancestors(call["logits"])
     for path, (out, given) in reversed(list(call["records"].items())):
         passed_through = _passes_through(out, given)   # e.g. Dropout at inference
-        if out.shape.rank == 4 and out.op.name in upstream and not passed_through:
+        if _spatial(out) and out.op.name in upstream and not passed_through:
             return path
     return None

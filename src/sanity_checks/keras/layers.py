@@ -1,5 +1,5 @@
-"""Walking a Keras model: every layer by path (nested models' layers under their name), and the
-``tf.Variable`` behind each weight."""
+"""Walking a Keras model: every layer by path (nested models' layers under their name), the operations
+of a Keras 3 functional model that are no layer (``inputs + x``), and the ``tf.Variable`` behind each weight."""
 from ..compat import tf
 from ..errors import ModelError
 
@@ -25,3 +25,16 @@ def walk_layers(model, prefix=""):
         yield path, layer
         if is_container(layer):
             yield from walk_layers(layer, path + "/")
+
+
+def walk_operations(model, prefix=""):
+    """(path, operation) for every operation of a Keras 3 functional model (nested ones included) that is
+    no layer: a raw op on Keras tensors such as ConvNeXt's ``inputs + x`` block output (tf-keras makes
+    those TFOpLambda layers, which :func:`walk_layers` already yields)."""
+    layers = {id(layer) for layer in model.layers}
+    for operation in getattr(model, "operations", None) or ():
+        if id(operation) not in layers and not hasattr(operation, "weights"):   # layers are walk_layers'
+            yield prefix + operation.name, operation
+    for layer in model.layers:
+        if is_container(layer):
+            yield from walk_operations(layer, prefix + layer.name + "/")

@@ -1,9 +1,11 @@
 """The graph side: a :class:`KerasSnapshot` rebuilt in the default graph from its config, called on our
 inputs, with each layer's output of that very call recorded (:class:`KerasBuilder`)."""
+import copy
+
 from ..compat import tf
-from ..errors import ModelError
+from ..errors import ModelError, UnsupportedError
 from .flavours import keras_module, tf_keras_classes
-from .layers import walk_layers
+from .layers import backing_variable, is_container, walk_layers, walk_operations
 from .safety import safe_mode_scope
 
 
@@ -27,11 +29,17 @@ class KerasBuilder:
     and records each layer's output of that very call.
 
     Records per call: ``outputs`` (the Keras output tensor), ``softmax_stripped``, and for each layer
-    path its output and input tensors (``records``, in call order).
+    path (and each Keras 3 operation that is no layer, e.g. ConvNeXt's ``inputs + x``) its output and
+    input tensors (``records``, in call order). The end points are these paths and nothing else: the
+    toolkit adds no name of its own, so no user layer (MobileNetV3's conv ``logits``) is shadowed.
+
+    ``offsets`` ({layer path: array}): subtract the array from that layer's pre-activation output (the
+    input-invariance compensation of :meth:`with_offset`).
     """
 
-    def __init__(self, snapshot, custom_objects=None, trust_model_code=False):
+    def __init__(self, snapshot, custom_objects=None, trust_model_code=False, offsets=None):
         self.snapshot, self.custom_objects, self.trusted = snapshot, dict(custom_objects or {}), trust_model_code
+        self.offsets = dict(offsets or {})
         self.model = None
         self.layer_paths = {}        # id(layer) -> path
         self.calls = []              # one dict per call
@@ -40,23 +48,26 @@ class KerasBuilder:
     def _rebuild(self):
         keras = keras_module(self.snapshot.flavour)
         scope = keras.utils.custom_object_scope(self.custom_objects) if self.custom_objects else None
+        config = copy.deepcopy(self.snapshot.config)   # Keras 3's Functional.from_config empties the dict it reads
         try:
             with safe_mode_scope(self.snapshot.flavour, self.trusted), _inference_phase(self.snapshot.flavour):
                 if scope is not None:
                     with scope:
-                        model = self.snapshot.model_class.from_config(self.snapshot.config)
+                        model = self.snapshot.model_class.from_config(config)
                 else:
-                    model = self.snapshot.model_class.from_config(self.snapshot.config)
+                    model = self.snapshot.model_class.from_config(config)
         except (ValueError, TypeError, KeyError, NotImplementedError) as err:
             raise ModelError(f"{self.snapshot.source}: cannot rebuild {self.snapshot.model_class.__name__} from its "
                              f"config: {' '.join(str(err).split())[:300]}") from None
         for path, layer in walk_layers(model):
             self.layer_paths[id(layer)] = path
             self._wrap(layer, path)
+        for path, operation in walk_operations(model):
+            self._wrap(operation, path)
         return model
 
     def _wrap(self, layer, path):
-        original = layer.call
+        original = layer.call if path not in self.offsets else _offset_call(layer, path, self.offsets[path])
         builder = self
 
         def recorded_call(*args, **kwargs):
@@ -82,8 +93,46 @@ class KerasBuilder:
         logits, stripped = pre_softmax(outputs)
         self.calls.append({"outputs": outputs, "logits": logits, "softmax_stripped": stripped, "records": records})
         end_points = {path: out for path, (out, _) in records.items()}
-        end_points["logits"] = logits
         return logits, end_points
+
+    def variable_names(self):
+        """The names of the model's variables in Keras' weights order (a rebuild in another graph may name
+        auto-named weights differently, e.g. LayerScale's ``variable_18``)."""
+        return [backing_variable(w).op.name for w in self.model.weights]
+
+    def owner_of(self, variable_name):
+        """The path of the leaf layer that holds the variable called ``variable_name``."""
+        for path, layer in walk_layers(self.model):
+            if not is_container(layer) and any(backing_variable(w).op.name == variable_name for w in layer.weights):
+                return path
+        raise ModelError(f"no layer holds variable {variable_name}")
+
+    def with_offset(self, variable_name, offset):
+        """A new builder of the same model (for another graph) whose layer holding ``variable_name`` (its
+        bias) computes ``activation(linear + bias - offset)``: the bias b becomes b - offset."""
+        return KerasBuilder(self.snapshot, self.custom_objects, self.trusted,
+                            offsets={self.owner_of(variable_name): offset})
+
+
+def _offset_call(layer, path, offset):
+    """``layer.call`` with ``offset`` subtracted before the layer's activation (Conv and Dense layers of
+    both Kerases apply ``self.activation`` last, when it is not None)."""
+    if not hasattr(layer, "activation"):
+        raise UnsupportedError(f"input invariance: layer {path} ({type(layer).__name__}) has no activation "
+                               f"attribute, so its bias cannot be offset before it")
+    original = layer.call
+
+    def call(*args, **kwargs):
+        activation = layer.activation
+        layer.activation = None
+        try:
+            out = original(*args, **kwargs)
+        finally:
+            layer.activation = activation
+        out = out - tf.constant(offset, dtype=out.dtype)
+        return activation(out) if activation is not None else out
+
+    return call
 
 
 def pre_softmax(outputs):
