@@ -57,8 +57,8 @@ def run(script, *args, cwd=REPO):
 
 def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_bytes(user_files, tmp_path):
     common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
-              "--npy", user_files / "images.npy", "--images", 4, "--quick", "--eval-images", 0,
-              "--methods", "gradient", "smoothgrad", "gradcam", "--threads", 1]   # the same threads: the same bytes
+              "--npy", user_files / "images.npy", "--images", 2, "--quick", "--eval-images", 0,
+              "--methods", "gradient", "smoothgrad", "--threads", 1]   # the same threads: the same bytes
     serial = run("run_model_randomization.py", *common, "--out", tmp_path / "serial")
     assert serial.returncode == 0, serial.stderr[-2000:]
     pool = run("run_model_randomization.py", *common, "--out", tmp_path / "pool", "--workers", 2,
@@ -70,26 +70,17 @@ def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_b
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
 
 
-def test_the_report_on_a_pytorch_model(user_files, tmp_path):
-    done = run("sanity_report.py", "--model", f"{user_files / 'my_net.py'}:make_model", "--weights",
-               user_files / "weights.pt", "--npy", user_files / "images.npy", "--images", 2, "--quick",
-               "--methods", "gradient", "gradient_x_input", "--out", tmp_path / "report")
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = (tmp_path / "report" / "input_invariance.csv").read_text().splitlines()
-    gradient = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[2] == "gradient"]
-    times_input = [float(r.split(",")[7]) for r in rows[1:] if r.split(",")[2] == "gradient_x_input"]
-    assert max(gradient) < 1e-4 and min(times_input) > 1e-2   # Kindermans et al.'s result on a PyTorch CNN
-    assert "input invariance" in (tmp_path / "report" / "report.md").read_text()
+def test_a_torchvision_architecture_by_name():
+    from sanity_checks.experiments import model_randomization
+    from sanity_checks.loading import load_model
 
-
-def test_a_torchvision_architecture_by_name(tmp_path):
-    np.save(tmp_path / "rgb.npy", np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32))
-    done = run("run_model_randomization.py", "--model", "torchvision:resnet18(num_classes=10)", "--npy",
-               tmp_path / "rgb.npy", "--images", 1, "--methods", "gradient", "gradcam", "--blocks", "fc",
-               "layer4.1.conv2", "--out", tmp_path / "out")
-    assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["settings"]["blocks"] == ["fc", "layer4.1.conv2"]
+    model = load_model("torchvision:resnet18(num_classes=10)", input_shape=(32, 32, 3), device="cpu")
+    # at 32x32 layer4 is 1x1: GradCAM takes the last output larger than that
+    assert model.architecture.gradcam_layer == "layer3" and model.architecture.block_names[:2] == ["fc", "layer4.1.conv2"]
+    images = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
+    result = model_randomization.run(model, images, methods=["gradient", "gradcam"], metrics=["spearman_abs"],
+                                     blocks=["fc", "layer4.1.conv2"], progress=False)
+    assert [s.label for s in result.steps] == ["original", "fc", "layer4.1.conv2"]
 
 
 @pytest.mark.parametrize("model, extra, message", [
@@ -104,24 +95,30 @@ def test_a_torchvision_architecture_by_name(tmp_path):
     ("{dir}/my_net.py:make_model", ["--input-shape", 32, 32, 3], r"cannot take images of shape \(32, 32, 3\)"),
     ("torchvision:resnet18(num_classes=ten)", [], "must be literal keyword arguments"),
 ])
-def test_bad_input_is_one_line_and_nothing_is_written(user_files, tmp_path, model, extra, message):
+def test_bad_input_is_one_line_and_nothing_is_written(user_files, tmp_path, capsys, model, extra, message):
     import re
 
+    from sanity_checks import cli
+    from sanity_checks.cli.randomization import model_randomization_main
+
     extra = [str(e).format(dir=user_files) for e in extra]
-    done = run("run_model_randomization.py", "--model", model.format(dir=user_files), *extra, "--npy",
-               user_files / "images.npy", "--images", 1, "--methods", "gradient", "--out", tmp_path / "out")
-    assert done.returncode == 2
-    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and re.search(message, lines[0]), done.stderr[-1500:]
-    assert "Traceback" not in done.stderr
+    argv = ["--model", model.format(dir=user_files), *extra, "--npy", str(user_files / "images.npy"), "--images", "1",
+            "--methods", "gradient", "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as stop:
+        cli.run(model_randomization_main, argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and re.search(message, lines[0]), err[-1500:]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_a_trusted_pickled_model_loads(user_files, tmp_path):
-    done = run("run_model_randomization.py", "--model", f"{user_files / 'my_net.py'}:make_model", "--weights",
-               user_files / "whole.pt", "--trust-model-code", "--npy", user_files / "images.npy", "--images", 1,
-               "--methods", "gradient", "--blocks", "11", "--out", tmp_path / "out")
-    assert done.returncode == 0, done.stderr[-2000:]
+def test_a_trusted_pickled_model_loads(user_files):
+    from sanity_checks.loading import load_model
+
+    model = load_model(f"{user_files / 'my_net.py'}:make_model", weights=str(user_files / "whole.pt"),
+                       trust_model_code=True, input_shape=(28, 28, 1), device="cpu")
+    assert model.architecture.num_classes == 10
 
 
 def test_without_torch_the_install_line_is_given(user_files, tmp_path):
@@ -159,3 +156,4 @@ def test_readme_pytorch_commands_work_in_a_fresh_folder(tmp_path):
         assert done.returncode == 0, (command, done.stderr[-2000:])
     assert (tmp_path / "results" / "my_torch_cascading" / "mask_grid_abs.png").is_file()
     assert "| Gradient |" in (tmp_path / "results" / "my_torch_report" / "report.md").read_text()
+
