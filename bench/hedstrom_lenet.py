@@ -8,7 +8,8 @@ train + validation splits), cross-entropy, augmentation RandomAffine(degrees=(0,
 then RandomHorizontalFlip(p=0.25) per image, no input normalization. Every random choice (initial
 weights, batch order, augmentation) comes from ``torch.Generator``s seeded by the seed. Each model is
 saved as ``<models>/seed<k>.pt`` (a state dict) with ``seed<k>.json`` (test accuracy, seed, epochs,
-seconds). Without ``--train`` the saved models are evaluated.
+seconds). Without ``--train`` the saved models are evaluated; ``--weights FILE`` scores another state dict
+of the same LeNet (e.g. the one MetaQuantus ships) and only prints.
 
 Then per seed, on the first ``--images`` (1,000) test images, explaining the true label, trained model
 against the fully randomized one (every block re-drawn from its initializer, our default strategy):
@@ -181,10 +182,22 @@ def main(argv=None):
     parser.add_argument("--data", default="data", help="data root (default data)")
     parser.add_argument("--csv", default="doc/hedstrom_lenet.csv")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--weights", help="score this state dict of the LeNet instead (e.g. one of theirs), with the "
+                                          "first --seeds for the randomization and the noise; prints, writes no CSV")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from sanity_checks.data import load_dataset
     data = load_dataset("fashion", root=args.data)
+    if args.weights:
+        module = HedstromLeNet()
+        module.load_state_dict(torch.load(args.weights, weights_only=True, map_location="cpu"))
+        module.eval()
+        accuracy = float((predict(module, data.x_test).argmax(1) == data.y_test).mean())
+        print(f"{args.weights}: test accuracy {accuracy:.4f}")
+        seed = args.seeds[0]
+        results = {seed: evaluate(module, data.x_test[:args.images], data.y_test[:args.images], seed=seed)}
+        print(table(results))
+        return results
     folder = Path(args.models)
     folder.mkdir(parents=True, exist_ok=True)
     results = {}
