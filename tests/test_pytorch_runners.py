@@ -157,3 +157,13 @@ def test_readme_pytorch_commands_work_in_a_fresh_folder(tmp_path):
     assert (tmp_path / "results" / "my_torch_cascading" / "mask_grid_abs.png").is_file()
     assert "| Gradient |" in (tmp_path / "results" / "my_torch_report" / "report.md").read_text()
 
+
+
+def test_parameter_saliency_refuses_a_pytorch_model_in_one_line(user_files):
+    from sanity_checks import parameter_saliency as ps
+    from sanity_checks.errors import SanityCheckError
+    from sanity_checks.loading import load_model
+
+    model = load_model(f"{user_files / 'my_net.py'}:make_model", input_shape=(28, 28, 1), device="cpu")
+    with pytest.raises(SanityCheckError, match="parameter-space saliency runs on TensorFlow models"):
+        ps.ParameterSaliency(model)

@@ -55,7 +55,7 @@ def add_run_arguments(p, images_per_task=None):
     g.add_argument("--workers", type=int, default=1,
                    help="worker processes on this machine (default 1: in this process)")
     g.add_argument("--threads", type=int, default=None,
-                   help="TensorFlow threads per worker (default: cores / workers; for --dask ADDRESS set "
+                   help="TensorFlow and torch threads per worker (default: cores / workers; for --dask ADDRESS set "
                         "TF_NUM_INTRAOP_THREADS where the workers start); results are byte-identical between runs "
                         "whose workers use the same number of threads")
     g.add_argument("--dask", default=None, metavar="ADDRESS",

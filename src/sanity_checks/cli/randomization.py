@@ -22,8 +22,8 @@ def model_randomization_main(argv=None):
                     "(cascading from the top, or one block at a time), or add Gaussian noise to its weights "
                     "(the model noise test), and compare each method's masks with the trained model's.")
     p.add_argument("--model", required=True,
-                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5) or a tf-keras "
-                        "SavedModel folder")
+                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5), a tf-keras "
+                        "SavedModel folder or a PyTorch model (my_net.py:make_model, torchvision:NAME; see --weights)")
     p.add_argument("--mode", choices=["cascading", "independent", "noise"], default="cascading",
                    help="noise: the model noise test, cascading from the top block, once per --noise-levels")
     p.add_argument("--blocks", nargs="+", default=None, help="blocks to randomize (default: all, top first)")
@@ -122,7 +122,7 @@ def data_randomization_main(argv=None):
         description="Data randomization test: compare each method's masks for the same test images under a "
                     "model trained on the true labels and one trained on permuted labels (--randlabels).")
     p.add_argument("--model", required=True,
-                   help="the true-label model folder (e.g. models/cnn_mnist) or Keras file")
+                   help="the true-label model folder (e.g. models/cnn_mnist), Keras file or PyTorch model")
     p.add_argument("--random-model", required=True,
                    help="the random-label model folder or Keras file of the same architecture "
                         "(e.g. models/cnn_mnist_randlabels)")

@@ -19,7 +19,8 @@ def parser():
                     "logit, input invariance, pixel-deletion faithfulness) with a uniform-noise and an edge-detector "
                     "control, and write report.md: one table, a verdict per method and check, rules included.")
     p.add_argument("--model", required=True,
-                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5) or SavedModel")
+                   help="a trained model folder (e.g. models/cnn_mnist), a Keras file (.keras, .h5), a SavedModel or a "
+                        "PyTorch model (my_net.py:make_model, torchvision:NAME; see --weights)")
     p.add_argument("--out", required=True, help="folder for report.md, figures and each check's results")
     p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
     p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")

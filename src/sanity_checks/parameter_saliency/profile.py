@@ -43,6 +43,10 @@ class ParameterSaliency:
     """
 
     def __init__(self, model, dense=False, signed=False):
+        if not hasattr(model, "graph"):   # built in the TensorFlow engine's graph: not behind the contract
+            raise SanityCheckError(f"parameter-space saliency runs on TensorFlow models (our model folders, Inception "
+                                   f"v3, Keras files); {model.architecture.name} is a "
+                                   f"{model.architecture.description or type(model).__name__} model")
         self.model, self.dense, self.signed = model, bool(dense), bool(signed)
         kinds = _kernel_kinds(model)
         candidates = [v for v in model.variables if kinds.get(v.op.name) == "conv"
