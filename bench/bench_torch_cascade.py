@@ -27,8 +27,8 @@ Usage (from the repo root)::
 
 The last three lines are ``ceiling: <batched vs one-at-a-time input gradient, this run>x`` (time per
 input gradient one image at a time, the faster of our ``input_gradients`` at batch 1 and the plain
-autograd call of the peers' way, over the best batch size's, on the same model after the cascade, with the same threads),
-``speedup: <peers' way / ours>x`` for the whole cascade and ``share: <speedup / ceiling>``.
+autograd call of the peers' way, over the best batch size's, on the same model after the cascade, with the
+same threads), ``speedup: <peers' way / ours>x`` for the whole cascade and ``share: <speedup / ceiling>``.
 """
 import argparse
 import copy
