@@ -44,6 +44,7 @@ def user_files(tmp_path_factory):
     torch.save(model.state_dict(), folder / "weights.pt")
     torch.save(model, folder / "whole.pt")
     torch.save(my_net.make_model(classes=5).state_dict(), folder / "five.pt")
+    torch.save(my_net.make_model().state_dict(), folder / "other.pt")   # another draw: a stand-in random-label model
     (folder / "truncated.pt").write_bytes((folder / "weights.pt").read_bytes()[:1000])
     np.save(folder / "images.npy", np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32))
     return folder
@@ -167,3 +168,21 @@ def test_parameter_saliency_refuses_a_pytorch_model_in_one_line(user_files):
     model = load_model(f"{user_files / 'my_net.py'}:make_model", input_shape=(28, 28, 1), device="cpu")
     with pytest.raises(SanityCheckError, match="parameter-space saliency runs on TensorFlow models"):
         ps.ParameterSaliency(model)
+
+
+def test_data_randomization_takes_the_random_label_models_own_weights(user_files, tmp_path, capsys):
+    from sanity_checks import cli
+    from sanity_checks.cli.randomization import data_randomization_main
+
+    common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--random-model",
+              f"{user_files / 'my_net.py'}:make_model", "--weights", str(user_files / "weights.pt"),
+              "--npy", str(user_files / "images.npy"), "--images", "2", "--methods", "gradient"]
+    with pytest.raises(SystemExit):
+        cli.run(data_randomization_main, common + ["--out", str(tmp_path / "refused")])
+    assert "give the random-label model's with --random-weights" in capsys.readouterr().err
+    result = data_randomization_main(common + ["--random-weights", str(user_files / "other.pt"),
+                                               "--out", str(tmp_path / "out")])
+    values = [r["value"] for r in result.rows if r["step"] == "random labels" and r["metric"] == "spearman_abs"]
+    assert len(values) == 2 and max(values) < 0.99   # two different models, not the true-label model twice
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["settings"]["random_loading"]["weights"].endswith("other.pt")

@@ -7,6 +7,8 @@ from .. import figures, loading, user_images
 from ..experiments import data_randomization, jobs, results
 from ..experiments.inputs import DEFAULT_EVAL_IMAGES, test_images
 from ..experiments.result_figures import noise_figures, randomization_figures
+from ..engines.pytorch.loading import is_torch_spec
+from ..errors import SanityCheckError
 from ..files import check_output_folder
 from ..methods import LABELS
 from ..randomize import Strategy
@@ -125,7 +127,9 @@ def data_randomization_main(argv=None):
                    help="the true-label model folder (e.g. models/cnn_mnist), Keras file or PyTorch model")
     p.add_argument("--random-model", required=True,
                    help="the random-label model folder or Keras file of the same architecture "
-                        "(e.g. models/cnn_mnist_randlabels)")
+                        "(e.g. models/cnn_mnist_randlabels), or a PyTorch model with --random-weights")
+    p.add_argument("--random-weights", default=None, metavar="FILE",
+                   help="PyTorch: the random-label model's state dict (--weights is the true-label model's)")
     add_common_arguments(p)
     add_model_and_image_arguments(p)
     add_run_arguments(p)
@@ -133,7 +137,15 @@ def data_randomization_main(argv=None):
     check_output_folder(args.out)
 
     prepare_threads(args)
-    model, random_model = loading.load_from_args(args), loading.load_from_args(args, args.random_model)
+    options = loading.options_from_args(args)
+    random_options = None
+    if args.random_weights:
+        random_options = {**options, "weights": os.path.abspath(args.random_weights)}
+    elif options.get("weights") and is_torch_spec(args.random_model):
+        raise SanityCheckError("--weights names the true-label model's weights; give the random-label model's "
+                               "with --random-weights")
+    model = loading.load_model(args.model, **options)
+    random_model = loading.load_model(args.random_model, **(random_options or options))
     if random_model.metadata.get("labels") != "permuted":
         print(f"note: {args.random_model} was not trained with --randlabels (labels: "
               f"{random_model.metadata.get('labels')})")
@@ -143,8 +155,8 @@ def data_randomization_main(argv=None):
         model, random_model, args.model, args.random_model, images, methods=args.methods, metrics=args.metrics,
         seed=args.seed, method_settings=method_settings(args), data_root=args.data_root, noise=args.noise,
         first_image=args.first_image, data=(data, images, labels),
-        images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK, loading=loading.options_from_args(args),
-        user_images=user_images.options(args))
+        images_per_task=args.images_per_task or jobs.IMAGES_PER_TASK, loading=options,
+        user_images=user_images.options(args), random_loading=random_options)
     result = run_job(job, args)
     if result is None:
         return None

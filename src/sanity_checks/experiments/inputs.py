@@ -68,8 +68,11 @@ def load_images_from(config, model):
 
 
 def load_model_from(config, key="model"):
+    """The model ``config[key]`` with its loading options (``random_loading`` for the random-label model,
+    where it has its own, e.g. a PyTorch model's weights)."""
     from ..loading import load_model
-    return load_model(config[key], **config.get("loading", {}))
+    options = config.get("random_loading") if key == "random_model" and "random_loading" in config else None
+    return load_model(config[key], **(options if options is not None else config.get("loading", {})))
 
 
 class ModelAndImages:
@@ -102,14 +105,14 @@ def absolute_paths(options):
     return out
 
 
-def identity(model_folder, data, random_model_folder=None, loading=None):
-    """What names the inputs in the run's manifest: the models' contents (``loading``: their loading
-    options, e.g. a PyTorch model's weights file) and the images."""
+def identity(model_folder, data, random_model_folder=None, loading=None, random_loading=None):
+    """What names the inputs in the run's manifest: the models' contents (``loading``, ``random_loading``:
+    their loading options, e.g. a PyTorch model's weights file) and the images."""
     from ..loading import model_identity
 
     out = {"checkpoint": model_identity(model_folder, loading)}
     if random_model_folder:
-        out["random_checkpoint"] = model_identity(random_model_folder, loading)
+        out["random_checkpoint"] = model_identity(random_model_folder, random_loading or loading)
     if data is not None:
         out["data"] = getattr(data[0], "name", None)
         files = getattr(data[0], "files", None)

@@ -192,7 +192,7 @@ class DataRandomizationJob(RandomizationJob):
 
 def data_randomization_job(model, random_model, model_folder, random_folder, images, *, methods, metrics, seed,
                            method_settings, data_root, noise="per-state", first_image=0, data=None,
-                           images_per_task=IMAGES_PER_TASK, loading=None, user_images=None):
+                           images_per_task=IMAGES_PER_TASK, loading=None, user_images=None, random_loading=None):
     from .. import metrics as metrics_module
     from ..methods import available_methods, resolve_settings
 
@@ -207,6 +207,8 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
               "loading": loading or {}, "user_images": absolute_paths(user_images)}
+    if random_loading is not None:   # the random-label model's own options (a PyTorch model's weights)
+        config["random_loading"] = random_loading
     runner = DataRandomizationRunner(config, model, random_model, data)
     return DataRandomizationJob("sanity_checks.experiments.jobs:data_randomization_runner", config, runner,
-                                images_per_task, identity=identity(model_folder, data, random_folder, loading))
+                                images_per_task, identity=identity(model_folder, data, random_folder, loading, random_loading))
