@@ -256,3 +256,17 @@ def test_changed_settings_are_refused_on_one_line(cli, serial):
     with pytest.raises(runs.RunError, match=r"holds a run with another seed \(0 there, 5 now\); use another --out"):
         model_randomization_main(command[2:] + ["--out", str(serial), "--seed", "5"])
     assert json.loads((serial / "run.json").read_text())["settings"]["seed"] == 0
+
+
+def test_a_dask_scheduler_that_does_not_answer_is_one_line_after_the_timeout():
+    import socket
+
+    pytest.importorskip("distributed")
+    with socket.socket() as s:   # a port on this machine that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    with pytest.raises(runs.RunError, match=rf"no Dask scheduler answered at {address} within 2 s .*"
+                                            rf"dask worker {address}.*--dask local:N"):
+        runs.make_backend(runs.Work("sanity_checks.experiments.jobs:model_randomization_runner", {}), dask=address,
+                          dask_timeout=2)

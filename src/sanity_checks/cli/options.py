@@ -61,6 +61,8 @@ def add_run_arguments(p, images_per_task=None):
     g.add_argument("--dask", default=None, metavar="ADDRESS",
                    help="send the tasks to a Dask scheduler (tcp://HOST:8786), or local:N for a local cluster "
                         "of N workers (needs requirements-dask.txt)")
+    g.add_argument("--dask-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long to wait for the --dask scheduler to answer (default 30)")
     g.add_argument("--shard", default=None, metavar="K/N",
                    help="run only shard K of N (e.g. one per machine or SLURM array task) into the same --out; "
                         "the shard that finds all parts present writes the results")
@@ -95,7 +97,7 @@ def run_job(job, args):
     if not args.merge:
         if shard and (args.dask or args.workers > 1):
             raise runs.RunError("--shard runs in this process: leave out --workers and --dask")
-        backend = runs.make_backend(job.work, args.workers, args.threads, args.dask)
+        backend = runs.make_backend(job.work, args.workers, args.threads, args.dask, args.dask_timeout)
     return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge)
 
 

@@ -125,7 +125,7 @@ class Dask:
 
     name = "dask"
 
-    def __init__(self, work, address, threads=None, local_directory=None):
+    def __init__(self, work, address, threads=None, local_directory=None, timeout=30.0):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -142,7 +142,13 @@ class Dask:
                                         local_directory=local_directory)
             self.client = Client(self.cluster)
         else:
-            self.client = Client(address)
+            try:
+                self.client = Client(address, timeout=float(timeout))
+            except (OSError, TimeoutError) as err:
+                raise RunError(f"no Dask scheduler answered at {address} within {float(timeout):g} s "
+                               f"({type(err).__name__}); start one there (`dask scheduler`, then `dask worker "
+                               f"{address}` on each machine), wait longer with --dask-timeout, or run a local "
+                               f"cluster with --dask local:N") from None
 
     def submit(self, task):
         future = self.client.submit(run_task, self.work, task, pure=False, key=f"{task.key}-{time.time_ns()}")
@@ -161,10 +167,11 @@ class Dask:
             self.cluster.close()
 
 
-def make_backend(work, workers=1, threads=None, dask=None):
-    """The backend a command asked for: Dask if ``dask``, a pool if ``workers`` > 1, else serial."""
+def make_backend(work, workers=1, threads=None, dask=None, dask_timeout=30.0):
+    """The backend a command asked for: Dask if ``dask`` (a scheduler that does not answer within
+    ``dask_timeout`` seconds is one line), a pool if ``workers`` > 1, else serial."""
     if dask:
-        return Dask(work, dask, threads)
+        return Dask(work, dask, threads, timeout=dask_timeout)
     if int(workers) < 1:
         raise RunError(f"--workers must be >= 1, got {workers}")
     return Pool(work, workers, threads) if int(workers) > 1 else Serial(work)
