@@ -469,3 +469,16 @@ def test_edge_is_registered_and_model_free(random_cnn, random_digits):
     masks = methods.METHODS["edge"](random_cnn, random_digits)
     np.testing.assert_allclose(masks, edge.edge_detector(random_digits), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(methods.edge(None, random_digits), masks)
+
+
+def test_one_gradcam_layer_setting_governs_guided_gradcam_too(random_cnn, random_digits):
+    """--set gradcam.layer=NAME moves Guided GradCAM to the same layer, unless it is given its own."""
+    x, layer = random_digits[:2], "hidden1_hconv_act"
+    both = methods.compute_masks(random_cnn, x, ["gradcam", "guided_gradcam", "guided_backprop"],
+                                 settings={"gradcam": {"layer": layer}})
+    np.testing.assert_array_equal(both["guided_gradcam"], both["guided_backprop"] * both["gradcam"])
+    own = methods.compute_masks(random_cnn, x, ["guided_gradcam"], settings={
+        "gradcam": {"layer": layer}, "guided_gradcam": {"layer": "hidden2_hconv_act"}})
+    default = methods.compute_masks(random_cnn, x, ["guided_gradcam"])
+    np.testing.assert_array_equal(own["guided_gradcam"], default["guided_gradcam"])
+    assert not np.array_equal(both["guided_gradcam"], default["guided_gradcam"])

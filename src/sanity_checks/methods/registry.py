@@ -93,8 +93,16 @@ def available_methods(model):
     return [name for name in SPECS if supports(model, name)]
 
 
+#: Settings a method takes from another unless given its own: Guided GradCAM reads the layer GradCAM reads,
+#: upsampled the same way, so that one ``--set gradcam.layer=NAME`` governs both.
+FOLLOWS = {"guided_gradcam": ("gradcam", ("layer", "resize"))}
+
+
 def resolve_settings(model, names, settings=None):
     """{name: full settings} of the methods ``names`` on ``model``: the one place method settings are checked.
+
+    A method in :data:`FOLLOWS` takes the listed settings of the method it follows where it has none of its
+    own (``gradcam.layer`` is Guided GradCAM's layer too, unless ``guided_gradcam.layer`` is given).
 
     Refused before any work (:class:`MethodError`): an unknown method among ``names`` or among the
     keys of ``settings`` ({method: {setting: value}}), an unknown setting, and a GradCAM-type method
@@ -102,7 +110,11 @@ def resolve_settings(model, names, settings=None):
     """
     from .gradcam import gradcam_layer
 
-    settings = dict(settings or {})
+    settings = {name: dict(values or {}) for name, values in (settings or {}).items()}
+    for name, (leader, keys) in FOLLOWS.items():
+        inherited = {k: v for k, v in settings.get(leader, {}).items() if k in keys}
+        if inherited and (name in names or name in settings):
+            settings[name] = {**inherited, **settings.get(name, {})}
     resolved = {}
     for name in dict.fromkeys(list(names) + list(settings)):
         resolved[name] = method_settings(name, settings.get(name))
