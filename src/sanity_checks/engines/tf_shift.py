@@ -111,8 +111,10 @@ def shift_compensation(model, shift):
     or (units,)), measured as its linear output on m minus its linear output on 0."""
     weights, bias, linear = first_layer(model)
     shape = (1,) + tuple(model.architecture.input_shape)
-    on_shift, on_zero = model.session.run(linear, {model.inputs: np.stack(
-        [np.full(shape[1:], shift, np.float32), np.zeros(shape[1:], np.float32)])})
+    # each image in a call of its own: a batch of one rounds as it always did, so a first layer fed by the
+    # input itself (on_zero exactly 0) gets the very compensation, and the report the very bytes, of before
+    on_shift, on_zero = (model.session.run(linear, {model.inputs: np.full(shape, value, np.float32)})[0]
+                         for value in (shift, 0.0))
     return bias, on_shift - on_zero
 
 
