@@ -79,6 +79,9 @@ class TorchModel(Model):
             self._submodules[self.probe_result.softmax].register_forward_hook(self._keep_softmax_input)
         self._tensors = dict(self.module.named_parameters())
         self._tensors.update({n: b for n, b in self.module.named_buffers() if b.is_floating_point()})
+        params = {n for n, _ in self.module.named_parameters()}   # the rest are float buffers (not trained)
+        self._parameters = [Parameter(name, tuple(t.shape), str(t.dtype).replace("torch.", ""), name in params)
+                            for name, t in self._tensors.items()]
         self._trained = self.get_weights()
 
     # ------------------------------------------------------------------ helpers
@@ -162,9 +165,7 @@ class TorchModel(Model):
         return np.concatenate(values).astype(np.float32), np.concatenate(grads).astype(np.float32)
 
     def parameters(self):
-        params = {n for n, _ in self.module.named_parameters()}
-        return [Parameter(name, tuple(t.shape), str(t.dtype).replace("torch.", ""), name in params)
-                for name, t in self._tensors.items()]
+        return self._parameters
 
     def get_weights(self):
         return {name: t.detach().cpu().numpy().copy() for name, t in self._tensors.items()}
