@@ -202,6 +202,28 @@ def test_input_invariance_verdicts_per_baseline(rng):
     assert result.settings["compensated_variable"] == "mlp/hidden1/biases"
 
 
+KINDERMANS = ["gradient", "smoothgrad", "guided_backprop", "gradient_x_input", "integrated_gradients"]
+KINDERMANS_SETTINGS = {"smoothgrad": {"nsamples": 3}, "integrated_gradients": {"x_steps": 5}}
+
+
+def assert_kindermans(rows):
+    """Kindermans et al.'s result: Gradient, SmoothGrad and Guided BackProp are invariant to the compensated
+    shift (exactly: the tied maxima of max-pooling over the zero background are broken as in the original),
+    Gradient x Input and IG with a zero baseline are not."""
+    for name in ("gradient", "smoothgrad", "guided_backprop", controls.EDGE):
+        assert max(values(rows, name, "relative_l1")) <= 1e-6, name
+    assert min(values(rows, "gradient_x_input", "relative_l1")) > 0.1
+    assert min(values(rows, "integrated_gradients", "relative_l1", detail="zero baseline")) > 0.1
+
+
+@pytest.mark.parametrize("name", ["random_cnn", "random_mlp"])
+def test_input_invariance_on_a_max_pool_cnn_and_an_mlp_is_kindermans_result(name, random_digits, request):
+    model = request.getfixturevalue(name)
+    result = input_invariance.run(model, random_digits, [0, 1, 2], settings={
+        "methods": KINDERMANS, "method_settings": KINDERMANS_SETTINGS})
+    assert_kindermans(result.rows)
+
+
 # ------------------------------------------------------------------------------------ faithfulness
 def test_deletion_order_curve_and_area():
     mask = np.zeros((2, 2, 1))

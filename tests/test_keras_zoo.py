@@ -190,6 +190,27 @@ def test_input_invariance_compensates_the_first_layers_bias(tmp_path, flavour, b
         model.close()
 
 
+def test_input_invariance_on_a_keras_max_pool_cnn_is_kindermans_result(tmp_path):
+    """Gradient and Guided BackProp exactly invariant on digit-like images (max-pooling over the zero
+    background: ties broken as in the original), Gradient x Input and zero-baseline IG not."""
+    from conftest import _digit_like_images
+    from sanity_checks.checks import input_invariance
+
+    _, path = saved(tmp_path, zoo.sequential_cnn, zoo.FLAVOURS[0])
+    model = load_model(path, log=quiet)
+    try:
+        result = input_invariance.run(model, _digit_like_images(np.random.default_rng(5), 2), [0, 1], settings={
+            "methods": ["gradient", "guided_backprop", "gradient_x_input", "integrated_gradients"],
+            "method_settings": {"integrated_gradients": {"x_steps": 5}}})
+    finally:
+        model.close()
+    change = {}
+    for r in result.rows:
+        change.setdefault((r["method"], r["detail"]), []).append(r["value"])
+    assert max(change["gradient", ""]) <= 1e-6 and max(change["guided_backprop", ""]) <= 1e-6
+    assert min(change["gradient_x_input", ""]) > 0.1 and min(change["integrated_gradients", "zero baseline"]) > 0.1
+
+
 @pytest.mark.parametrize("flavour", zoo.FLAVOURS)
 def test_input_invariance_refuses_a_batch_norm_offset_with_its_reason(tmp_path, flavour):
     _, path = saved(tmp_path, conv_bn_first, flavour)

@@ -271,6 +271,22 @@ def test_input_invariance_is_compensated_in_the_first_layer(small):
     np.testing.assert_allclose(shifted.input_gradients(x - 1, classes), model.input_gradients(x, classes), atol=1e-6)
 
 
+def test_input_invariance_on_a_max_pool_cnn_is_kindermans_result(twins, random_digits):
+    """The max-pool CNN on digit-like images: Gradient and Guided BackProp exactly invariant (the ties over the
+    zero background broken as in the original), Gradient x Input and zero-baseline IG not."""
+    from sanity_checks.checks import input_invariance
+
+    _, model, _ = twins
+    result = input_invariance.run(model, random_digits, [0, 1, 2], settings={
+        "methods": ["gradient", "guided_backprop", "gradient_x_input", "integrated_gradients"],
+        "method_settings": {"integrated_gradients": {"x_steps": 5}}})
+    change = {}
+    for r in result.rows:
+        change.setdefault((r["method"], r["detail"]), []).append(r["value"])
+    assert max(change["gradient", ""]) <= 1e-6 and max(change["guided_backprop", ""]) <= 1e-6
+    assert min(change["gradient_x_input", ""]) > 0.1 and min(change["integrated_gradients", "zero baseline"]) > 0.1
+
+
 def test_input_invariance_is_refused_with_its_reason(mixed):
     with pytest.raises(UnsupportedError, match="changes the input in its own code"):
         load_model(Shifted(), input_shape=(4, 4, 3), device="cpu").shifted_input_model(-1.0)

@@ -12,10 +12,13 @@ Other first layers (e.g. Inception's conv + batch norm without bias) raise
 :class:`~sanity_checks.errors.UnsupportedError` with the reason. The check's logit comparison stays
 the guard that the compensation is exact.
 
-The copy is built with the same ``build``: through a custom getter that returns ``b - W m`` wherever the
-graph reads the bias, or, for a build that offers ``with_offset(bias name, W m)`` (a Keras model, whose
-variables do not pass through TensorFlow's getters), with the build it returns, its weights matched to
-the original's by ``variable_names()`` (Keras' weights order).
+The copy is built with the same ``build``, each call followed by a rewiring of the first layer's bias Add
+to read (W x - W m) instead of W x (:func:`subtract_before_bias`): the same function as the bias b - W m,
+evaluated in the order that keeps the original's ties (a constant background gives exactly the original's
+pre-activations, so max-pooling breaks its tied maxima the same way in both models, and the check
+measures the method, not the rounding). A build that offers ``with_offset(bias name, W m)`` (a Keras
+model, whose variables do not pass through TensorFlow's getters) makes its own, the same way; its
+weights are matched to the original's by ``variable_names()`` (Keras' weights order).
 """
 import dataclasses
 
@@ -118,14 +121,51 @@ def shift_compensation(model, shift):
     return bias, on_shift - on_zero
 
 
-def shifted_model(model, shift):
-    """(a new GraphModel (``type(model)``) with the same weights whose first-layer bias is b - W m, the bias's
-    name).
+def subtract_before_bias(output, offset):
+    """``output`` (a first layer's pre-activation, linear + bias) recomputed as (linear - offset) + bias.
 
-    Built with a custom getter that returns ``bias - W m`` wherever the graph reads the bias
-    (both the plain and the guided-backprop tower), so the variables themselves are unchanged; a build
-    with ``with_offset`` (Keras) makes its own.
+    In exact arithmetic this is linear + (bias - offset); in float32 the order matters: where the input is
+    constant around a position (a zero background), linear on x + m is bitwise the linear response to m
+    measured for ``offset``, so linear - offset is exactly 0 and the layer outputs exactly the original's
+    bias there. Ties of the original (max-pooling over a constant region) stay ties, broken the same way,
+    instead of being broken by the rounding of linear + (bias - offset). The graph's Add of the bias is
+    rewired to read linear - offset, so every tensor downstream (the layer's end points too) follows;
+    returns ``output`` itself then, or ``output - offset`` when ``output`` is not such an Add.
     """
+    op = output.op
+    if op.type in ADDS:
+        for index, tensor in enumerate(op.inputs):
+            if tensor.op.type in ("Conv2D", "MatMul"):
+                with tf1.get_default_graph().as_default():
+                    shifted = tensor - tf.constant(offset, dtype=tensor.dtype.base_dtype)
+                op._update_input(index, shifted)   # TensorFlow's own graph rewiring (no public equivalent)
+                return output
+    return output - tf.constant(offset, dtype=output.dtype.base_dtype)
+
+
+def _compensate_first_layer(ops, weights, bias, compensation):
+    """In the graph ops ``ops`` (one call of the build), rewire the first layer's bias Add to read
+    (linear - W m) (:func:`subtract_before_bias`); False when the layer is not found among them."""
+    for op in ops:
+        if op.type in ("Conv2D", "MatMul") and len(op.inputs) == 2 and _reads(op.inputs[1].op, weights):
+            linear = op.outputs[0]
+            for consumer in linear.consumers():
+                other = [t for t in consumer.inputs if t is not linear]
+                if consumer.type in ADDS and len(other) == 1 and _reads(other[0].op, bias):
+                    subtract_before_bias(consumer.outputs[0], compensation)
+                    return True
+    return False
+
+
+def shifted_model(model, shift):
+    """(a new GraphModel (``type(model)``) with the same weights whose first layer computes
+    (W x - W m) + b, i.e. has the bias b - W m, the bias's name).
+
+    Each call of the build (the plain and the guided-backprop tower) is followed by the rewiring of
+    :func:`subtract_before_bias`, so the variables themselves are unchanged; a build with ``with_offset``
+    (Keras) makes its own.
+    """
+    weights, bias_name, _ = first_layer(model)
     bias_name, compensation = shift_compensation(model, shift)
     architecture = model.architecture
     with_offset = getattr(architecture.build, "with_offset", None)
@@ -133,11 +173,14 @@ def shifted_model(model, shift):
         build = with_offset(bias_name, compensation)
     else:
         def build(inputs):
-            def getter(getter, name, *args, **kwargs):   # TensorFlow passes these two by keyword
-                var = getter(name, *args, **kwargs)
-                return var - tf.constant(compensation, dtype=var.dtype.base_dtype) if name == bias_name else var
-            with tf1.variable_scope(tf1.get_variable_scope(), custom_getter=getter):
-                return architecture.build(inputs)
+            graph = tf1.get_default_graph()
+            known = {op.name for op in graph.get_operations()}
+            out = architecture.build(inputs)
+            new_ops = [op for op in graph.get_operations() if op.name not in known]
+            if not _compensate_first_layer(new_ops, weights, bias_name, compensation):
+                raise UnsupportedError(f"input invariance: no Add of {bias_name} to the output of the layer "
+                                       f"reading {weights} in the rebuilt graph")
+            return out
 
     shifted = type(model)(dataclasses.replace(architecture, build=build),
                           session_config=getattr(model, "session_config", None))

@@ -109,7 +109,7 @@ class KerasBuilder:
 
     def with_offset(self, variable_name, offset):
         """A new builder of the same model (for another graph) whose layer holding ``variable_name`` (its
-        bias) computes ``activation(linear + bias - offset)``: the bias b becomes b - offset."""
+        bias) computes ``activation((linear - offset) + bias)``: the bias b becomes b - offset."""
         return KerasBuilder(self.snapshot, self.custom_objects, self.trusted,
                             offsets={self.owner_of(variable_name): offset})
 
@@ -129,7 +129,8 @@ def _offset_call(layer, path, offset):
             out = original(*args, **kwargs)
         finally:
             layer.activation = activation
-        out = out - tf.constant(offset, dtype=out.dtype)
+        from ..engines.tf_shift import subtract_before_bias
+        out = subtract_before_bias(out, offset)   # (linear - offset) + bias: keeps the original's ties
         return activation(out) if activation is not None else out
 
     return call

@@ -2,10 +2,11 @@
 input shift m exactly (``TorchModel.shifted_input_model``).
 
 The first layer must be a ``Conv2d`` or ``Linear`` with a bias that reads the model's input (directly, or
-through a view such as ``Flatten``). Its linear response to the constant image m, W m, is computed once
-(for a zero-padded convolution it is not constant near the borders: a (C, H, W) map) and subtracted from
-the layer's output by a forward hook on the copy: on x + m the copy computes exactly what the model
-computes on x. Other first layers raise :class:`~sanity_checks.errors.UnsupportedError` with the reason.
+through a view such as ``Flatten``). Its linear response to the constant image m, W m, is computed with
+every call (for a zero-padded convolution it is not constant near the borders) and subtracted from the
+layer's linear output before its bias is added, by a forward hook on the copy: on x + m the copy computes
+what the model computes on x, and exactly so where the input is constant (the ties of max-pooling stay).
+Other first layers raise :class:`~sanity_checks.errors.UnsupportedError` with the reason.
 """
 
 from ...errors import UnsupportedError
@@ -30,21 +31,30 @@ def first_layer(model):
 
 
 def shifted_model(model, shift):
-    """(a copy of ``model`` whose first layer subtracts W m from its output, that layer's bias name)."""
+    """(a copy of ``model`` whose first layer computes (W (x + m) - W m) + b, that layer's bias name)."""
     import torch
     import torch.nn.functional as F
 
     name = first_layer(model)
     layer = model.module.get_submodule(name)
-    h, w, c = model.architecture.input_shape
-    constant = torch.full((1, c, h, w), float(shift), device=model.device)
-    with torch.no_grad():
-        if isinstance(layer, torch.nn.Conv2d):
-            response = F.conv2d(constant, layer.weight, None, layer.stride, layer.padding, layer.dilation,
-                                layer.groups)[0]
-        else:
-            response = F.linear(constant.reshape(1, -1)[:, :layer.in_features], layer.weight)[0]
+    conv = isinstance(layer, torch.nn.Conv2d)
+    shape = (-1, 1, 1) if conv else (-1,)
+
+    def linear(inputs, layer):
+        if conv:
+            return F.conv2d(inputs, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+        return F.linear(inputs, layer.weight)
+
+    def compensated(mod, inputs, output):
+        # (W (x + m) - W m) + b, not (W (x + m) + b) - W m, with W m computed on a constant input of the very
+        # shape and memory layout of this call (the layout picks the convolution's algorithm, hence its
+        # rounding): on a constant background W (x + m) is then bitwise W m, the layer gives exactly the
+        # original's output there, and max-pooling breaks its tied maxima as the original does
+        with torch.no_grad():
+            response = linear(torch.full_like(inputs[0], float(shift)), mod)
+        return (linear(inputs[0], mod) - response) + mod.bias.reshape(shape)
+
     shifted = type(model)(model.module, model.architecture.input_shape, device=model.device,
                           metadata=model.metadata, name=model.architecture.name, quiet=True)
-    shifted.module.get_submodule(name).register_forward_hook(lambda mod, inputs, output: output - response)
+    shifted.module.get_submodule(name).register_forward_hook(compensated)
     return shifted, f"{name}.bias"
