@@ -224,6 +224,64 @@ def test_input_invariance_on_a_max_pool_cnn_and_an_mlp_is_kindermans_result(name
     assert_kindermans(result.rows)
 
 
+# ------------------------------------------------------------------------------------ constant maps
+class BrokenGradient:
+    """A model whose plain gradient is zero (``broken="zero"``), or NaN on the image equal to ``image`` (the
+    methods set a non-finite mask to zeros); everything else is the wrapped model's."""
+
+    def __init__(self, model, broken, image=None):
+        self._model, self._broken, self._image = model, broken, image
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def input_gradients(self, x, classes, guided=False, batch_size=None):
+        g = self._model.input_gradients(x, classes, guided=guided, batch_size=batch_size)
+        if guided:
+            return g
+        if self._broken == "zero":
+            return np.zeros_like(g)
+        g = g.copy()
+        g[[np.array_equal(image, self._image) for image in x]] = np.nan
+        return g
+
+
+@pytest.mark.parametrize("broken,constant", [("zero", 3), ("nan", 1)])
+def test_a_method_with_constant_maps_at_the_trained_model_is_invalid_never_pass(broken, constant, random_cnn,
+                                                                                random_digits):
+    from sanity_checks.report import judge_all
+    from sanity_checks.report.markdown import format_cell
+
+    model = BrokenGradient(random_cnn, broken, random_digits[1])
+    result = mprt.run(model, random_digits, [0, 1, 2], seed=1, settings={
+        "methods": FAST, "metrics": ["spearman_abs"], "orders": ["top-down"], "blocks": ["softmax_linear", "hidden1"]})
+    trained = [r["image"] for r in result.rows if r["metric"] == "constant_map_reference" and r["method"] == "gradient"]
+    assert sorted(set(trained)) == ([0, 1, 2] if broken == "zero" else [1])
+    names = FAST + list(controls.CONTROLS)
+    cells = judge_all(result.rows, names, seed=1)
+    cell = cells[("gradient", "randomization top-down")]
+    assert (cell.verdict, cell.constant, cell.images) == ("invalid", constant, 3)
+    assert f"constant on {constant} of 3 images" in format_cell(cell)
+    assert cells[("guided_backprop", "randomization top-down")].verdict != "invalid"
+    assert all(c.constant == 0 for (n, _), c in cells.items() if n != "gradient")
+
+
+def test_a_map_that_collapses_only_after_the_change_is_a_change_and_counted():
+    from sanity_checks.report import judge_all
+    from sanity_checks.report.markdown import format_cell
+    from sanity_checks.checks.common import row
+
+    rows = []
+    for image in range(6):
+        for name, value in (("gradient", 0.0), (controls.EDGE, 1.0), (controls.INPUT_NOISE, 0.9)):
+            rows.append(row("random_logit", image, name, "ssim", value + 0.01 * image))
+        if image < 2:   # the other class's map is constant on two images
+            rows.append(row("random_logit", image, "gradient", "constant_map_compared", 1.0))
+    cell = judge_all(rows, ["gradient", controls.EDGE, controls.INPUT_NOISE], seed=0)[("gradient", "random logit")]
+    assert (cell.verdict, cell.constant, cell.collapsed) == ("pass", 0, 2)
+    assert "2 of 6 maps collapsed" in format_cell(cell)
+
+
 # ------------------------------------------------------------------------------------ faithfulness
 def test_deletion_order_curve_and_area():
     mask = np.zeros((2, 2, 1))

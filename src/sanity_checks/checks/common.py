@@ -13,6 +13,15 @@ from . import controls
 COLUMNS = ("check", "image", "method", "order", "step_index", "state", "metric", "value", "detail")
 
 
+#: Metrics of the rows that mark a constant map (all one value: all zero, or not finite and set to zeros by the
+#: method, ``methods.base.finish``), value 1.0, with the fields of the similarity rows it stands beside. A
+#: constant *reference* map (the trained model's; the explained class's) says nothing, so it makes the method's
+#: cell invalid; a constant *compared* map (after randomization or the shift; another class's) is a real
+#: change, judged as such, and counted in the report.
+CONSTANT_REFERENCE = "constant_map_reference"
+CONSTANT_COMPARED = "constant_map_compared"
+
+
 class CheckError(SanityCheckError):
     """A check that cannot run on this model or with these settings."""
 
@@ -65,3 +74,17 @@ def maps_with_controls(model, images, image_ids, methods, classes, seed, method_
 def row(check, image, method, metric, value, state="", order="", step_index=0, detail=""):
     return {"check": check, "image": int(image), "method": method, "order": order, "step_index": int(step_index),
             "state": state, "metric": metric, "value": float(value), "detail": detail}
+
+
+def is_constant(mask):
+    """Whether a map carries no ranking: all one value, or not finite."""
+    values = np.asarray(mask).ravel()
+    return not np.isfinite(values).all() or bool(values.min() == values.max())
+
+
+def constant_rows(check, image, method, reference=None, compared=None, **fields):
+    """The :data:`CONSTANT_REFERENCE` / :data:`CONSTANT_COMPARED` rows of one (method, image) whose reference
+    or compared map is constant (none otherwise); ``fields``: those of the similarity rows beside them."""
+    return [row(check, image, method, metric, 1.0, **fields)
+            for metric, mask in ((CONSTANT_REFERENCE, reference), (CONSTANT_COMPARED, compared))
+            if mask is not None and is_constant(mask)]

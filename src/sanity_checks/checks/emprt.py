@@ -15,7 +15,8 @@ import numpy as np
 
 from ..by_image import logits
 from ..randomize import Randomizer, Strategy
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
+                     method_names, row)
 from .controls import EDGE
 from .spec import RANDOMIZATION, CheckSpec, Column, Option
 
@@ -85,6 +86,7 @@ def run(model, images, image_ids, seed=0, settings=None):
             if s["absolute"]:
                 a, b = np.abs(a), np.abs(b)
             add(name, n, image_id, histogram_entropy(a, s["bins"]), histogram_entropy(b, s["bins"]))
+            rows.extend(constant_rows(NAME, image_id, name, a, b, state="randomized"))
     h0, h1 = softmax_entropy(logits_original), softmax_entropy(logits_randomized)
     for n, image_id in enumerate(ids):
         add(MODEL_OUTPUT, n, image_id, h0[n], h1[n])

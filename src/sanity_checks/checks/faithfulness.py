@@ -15,7 +15,8 @@ import numpy as np
 
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
+                     method_names, row)
 from .controls import RANDOM
 from .spec import CheckSpec, Column, Option
 
@@ -89,6 +90,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     for m, name in enumerate(names):
         for n, image_id in enumerate(ids):
             rows.append(row(NAME, image_id, name, "deletion_area", curve_area(curves[m, n]), state="original"))
+            rows += constant_rows(NAME, image_id, name, maps[name][n], state="original")
             rows.extend(row(NAME, image_id, name, "logit", curves[m, n, k], state=f"{k}/{steps}", step_index=k)
                         for k in range(steps + 1))
     return CheckResult(rows, {**s, "methods": methods, "seed": seed})

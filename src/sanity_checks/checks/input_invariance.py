@@ -24,7 +24,8 @@ import numpy as np
 
 from ..by_image import logits, predicted_classes
 from ..errors import UnsupportedError
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
+                     method_names, row)
 from .controls import EDGE
 from .spec import CheckSpec, Column, MapFigure, Option
 
@@ -95,9 +96,13 @@ def run(model, images, image_ids, seed=0, settings=None):
         baseline = "zero baseline" if name in BASELINE_METHODS else ""
         for n, value in enumerate(relative_l1(original[name], after[name])):
             rows.append(row(NAME, ids[n], name, "relative_l1", value, state="shifted", detail=baseline))
+            rows += constant_rows(NAME, ids[n], name, original[name][n], after[name][n], state="shifted",
+                                  detail=baseline)
     for name in with_baseline:
         for n, value in enumerate(relative_l1(original[name], shifted_baseline[name])):
             rows.append(row(NAME, ids[n], name, "relative_l1", value, state="shifted", detail="shifted baseline"))
+            rows += constant_rows(NAME, ids[n], name, original[name][n], shifted_baseline[name][n], state="shifted",
+                                  detail="shifted baseline")
     k = s["keep_maps"]
     maps = {f"original|{name}": v[:k] for name, v in original.items()}
     maps.update({f"shifted|{name}": v[:k] for name, v in after.items()})

@@ -16,7 +16,7 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..randomize import Randomizer, Strategy
-from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings, method_names, row
 from .controls import EDGE, INPUT_NOISE
 from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, Option
 
@@ -58,6 +58,9 @@ def run(model, images, image_ids, seed=0, settings=None):
                             value = metrics_module.similarity(metric, reference[name][n], masks[name][n])
                             rows.append(row(NAME, image_id, name, metric, value, state=step.label, order=order,
                                             step_index=index))
+                        rows += constant_rows(NAME, image_id, name, reference[name][n] if index == 0 else None,
+                                              masks[name][n] if index else None, state=step.label, order=order,
+                                              step_index=index)
                 if index == len(steps) - 1:
                     kept[f"{order}/randomized"] = {k: v[:s["keep_maps"]] for k, v in masks.items()}
     kept["original"] = {k: v[:s["keep_maps"]] for k, v in reference.items()}

@@ -12,7 +12,7 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
-from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings, method_names, row
 from .controls import EDGE, INPUT_NOISE
 from .spec import CheckSpec, Column, MapFigure
 
@@ -41,9 +41,14 @@ def run(model, images, image_ids, seed=0, settings=None):
     others = other_classes(classes, ids, seed, model.architecture.num_classes)
     explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")
     other = maps_with_controls(model, images, ids, methods, others, seed, s["method_settings"], "other")
-    rows = [row(NAME, image_id, name, metric, metrics_module.similarity(metric, explained[name][n], other[name][n]),
-                state="other class", detail=f"{int(classes[n])}->{int(others[n])}")
-            for name in explained for n, image_id in enumerate(ids) for metric in s["metrics"]]
+    rows = []
+    for name in explained:
+        for n, image_id in enumerate(ids):
+            fields = {"state": "other class", "detail": f"{int(classes[n])}->{int(others[n])}"}
+            rows += [row(NAME, image_id, name, metric,
+                         metrics_module.similarity(metric, explained[name][n], other[name][n]), **fields)
+                     for metric in s["metrics"]]
+            rows += constant_rows(NAME, image_id, name, explained[name][n], other[name][n], **fields)
     k = s["keep_maps"]
     maps = {f"explained|{name}": v[:k] for name, v in explained.items()}
     maps.update({f"other|{name}": v[:k] for name, v in other.items()})

@@ -16,7 +16,8 @@ from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
 from ..randomize import Randomizer, Strategy
-from .common import CheckError, CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
+from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
+                     method_names, row)
 from .controls import EDGE, INPUT_NOISE, RANDOM, random_maps
 from .spec import RANDOMIZATION, CheckSpec, Column, Option
 
@@ -63,9 +64,13 @@ def run(model, images, image_ids, seed=0, settings=None):
     with Randomizer(model, Strategy(s["randomization"]), seed=seed) as randomizer:
         randomizer.randomize(model.architecture.block_names)
         randomized = averaged_maps(model, images, ids, methods, classes, seed, s, "randomized")
-    rows = [row(NAME, image_id, name, metric, metrics_module.similarity(metric, original[name][n], randomized[name][n]),
-                state="randomized")
-            for name in original for n, image_id in enumerate(ids) for metric in s["metrics"]]
+    rows = []
+    for name in original:
+        for n, image_id in enumerate(ids):
+            rows += [row(NAME, image_id, name, metric,
+                         metrics_module.similarity(metric, original[name][n], randomized[name][n]), state="randomized")
+                     for metric in s["metrics"]]
+            rows += constant_rows(NAME, image_id, name, original[name][n], randomized[name][n], state="randomized")
     return CheckResult(rows, {**s, "metrics": list(s["metrics"]), "methods": methods, "seed": seed,
                               "randomization_described": Strategy(s["randomization"]).describe()})
 

@@ -15,7 +15,8 @@ checks in this process, and what a run is asked: checks, settings, δ).
 from ..checks import CHECKS, COLUMNS
 from ..checks.controls import CONTROLS, EDGE, INPUT_NOISE, RANDOM
 from .figures import cascade_figure, map_pairs_figure, write_figures
-from .judging import Cell, bootstrap_indices, column_values, combine, judge, judge_all, logit_drop, min_effects
+from .judging import (Cell, bootstrap_indices, column_values, combine, constant_images, judge, judge_all, logit_drop,
+                      min_effects, with_constant_maps)
 from .markdown import format_cell, input_invariance_table, label, markdown_table, model_entropy_line, write_report
 from .outputs import write_check, write_maps, write_outputs, write_rows
 from .rules import BOOTSTRAP_RESAMPLES, INVARIANCE_TOLERANCE, MIN_EFFECT, RULES, TABLE, Column, rules
@@ -23,7 +24,8 @@ from .run import check_names, check_settings, describe_run, parse_min_effect, ru
 
 __all__ = ["CHECKS", "COLUMNS", "CONTROLS", "EDGE", "INPUT_NOISE", "RANDOM",
            "cascade_figure", "map_pairs_figure", "write_figures",
-           "Cell", "bootstrap_indices", "column_values", "combine", "judge", "judge_all", "logit_drop", "min_effects",
+           "Cell", "bootstrap_indices", "column_values", "combine", "constant_images", "judge", "judge_all", "logit_drop",
+           "min_effects", "with_constant_maps",
            "format_cell", "input_invariance_table", "label", "markdown_table", "model_entropy_line", "write_report",
            "write_check", "write_maps", "write_outputs", "write_rows",
            "BOOTSTRAP_RESAMPLES", "INVARIANCE_TOLERANCE", "MIN_EFFECT", "RULES", "TABLE", "Column", "rules",

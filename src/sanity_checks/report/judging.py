@@ -5,18 +5,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checks import draw_rng
+from ..checks.common import CONSTANT_COMPARED, CONSTANT_REFERENCE
 from ..checks.controls import RANDOM
 from .rules import BOOTSTRAP_RESAMPLES, INVARIANCE_TOLERANCE, MIN_EFFECT, TABLE
 
 
-def column_values(rows, column, name):
-    """{image id: score} of method or control ``name`` in ``column``."""
-    rows = [r for r in rows if r["check"] == column.check and r["metric"] == column.metric and r["method"] == name]
+def column_values(rows, column, name, metric=None):
+    """{image id: score} of method or control ``name`` in ``column`` (``metric``: another metric's rows at the
+    column's state, e.g. :data:`~sanity_checks.checks.common.CONSTANT_COMPARED`)."""
+    rows = [r for r in rows if r["check"] == column.check and r["method"] == name]
     if column.order:
         rows = [r for r in rows if r["order"] == column.order]
-        if rows:
-            last = max(r["step_index"] for r in rows)
-            rows = [r for r in rows if r["step_index"] == last]
+        last = max((r["step_index"] for r in rows if r["metric"] == column.metric), default=None)
+        rows = [r for r in rows if r["step_index"] == last]
+    rows = [r for r in rows if r["metric"] == (metric or column.metric)]
     if column.detail == "default":
         rows = [r for r in rows if r["detail"] in ("", "zero baseline")]
     elif column.detail is not None:
@@ -26,11 +28,38 @@ def column_values(rows, column, name):
 
 @dataclass
 class Cell:
+    """One cell of the table. ``constant``: images whose reference map (the trained model's) is constant (the
+    verdict is then ``invalid``); ``collapsed``: images whose compared map (after randomization, the shift,
+    for another class) is constant, a real change that the report counts."""
+
     mean: float
     interval: tuple
     verdict: str
     n: int
     difference: tuple = (np.nan, np.nan)
+    constant: int = 0
+    collapsed: int = 0
+    images: int = 0
+
+
+def constant_images(rows, column, name):
+    """(images whose reference map is constant, images whose compared map is constant) of ``name`` in ``column``:
+    the reference map at any state of the check (it is the trained model's), the compared one at the column's."""
+    reference = {r["image"] for r in rows if r["check"] == column.check and r["method"] == name
+                 and r["metric"] == CONSTANT_REFERENCE
+                 and (column.detail != "default" or r["detail"] in ("", "zero baseline"))
+                 and (column.detail in (None, "default") or r["detail"] == column.detail)}
+    return reference, set(column_values(rows, column, name, CONSTANT_COMPARED))
+
+
+def with_constant_maps(cell, rows, column, name, values):
+    """``cell`` with its counts of constant maps among the images of ``values``; ``invalid`` when the reference
+    map is constant on any of them (a map that says nothing cannot pass, nor fail, a check)."""
+    constant, collapsed = constant_images(rows, column, name)
+    cell.constant, cell.collapsed, cell.images = len(constant & set(values)), len(collapsed & set(values)), len(values)
+    if cell.constant:
+        cell.verdict = "invalid"
+    return cell
 
 
 def bootstrap_indices(n, seed, what, resamples=BOOTSTRAP_RESAMPLES):
@@ -123,5 +152,5 @@ def judge_all(rows, names, seed, columns=TABLE, min_effect=None):
                           for control in controls]
                 cell = judged[0]
                 cell.verdict = combine([j.verdict for j in judged])
-                cells[(name, column.title)] = cell
+                cells[(name, column.title)] = with_constant_maps(cell, rows, column, name, values)
     return cells

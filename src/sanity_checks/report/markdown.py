@@ -7,7 +7,7 @@ import numpy as np
 
 from ..checks.controls import EDGE, LABELS as CONTROL_LABELS
 from ..files import atomic_path
-from .judging import bootstrap_indices, column_values, judge, judge_all, min_effects
+from .judging import bootstrap_indices, column_values, judge, judge_all, min_effects, with_constant_maps
 from .rules import MIN_EFFECT, TABLE, Column, rules
 
 
@@ -23,10 +23,13 @@ def _fmt(x):
 
 
 def format_cell(cell):
+    if cell.constant:
+        return f"**invalid** (the trained model's map is constant on {cell.constant} of {cell.images} images)"
     if cell.n == 0:
         return "n/a"
     lo, hi = cell.interval
-    return f"{_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] **{cell.verdict}**"
+    collapsed = f" ({cell.collapsed} of {cell.images} maps collapsed to a constant)" if cell.collapsed else ""
+    return f"{_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] **{cell.verdict}**{collapsed}"
 
 
 def label(name):
@@ -58,9 +61,12 @@ def input_invariance_table(rows, names, seed):
         values = column_values(rows, column, name)
         control = column_values(rows, Column("x", "input_invariance", "relative_l1", "lower", (EDGE,),
                                              detail="default"), EDGE)
-        cell = judge(values, control, column, bootstrap_indices(len(control), seed, "input invariance"))
+        cell = with_constant_maps(judge(values, control, column, bootstrap_indices(len(control), seed,
+                                                                                  "input invariance")),
+                                  rows, column, name, values)
         lo, hi = cell.interval
-        lines.append(f"| {label(name)} | {detail or '—'} | {_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}] | {cell.verdict} |")
+        text = format_cell(cell) if cell.constant else f"{_fmt(cell.mean)} [{_fmt(lo)}, {_fmt(hi)}]"
+        lines.append(f"| {label(name)} | {detail or '—'} | {text} | {cell.verdict} |")
     return "\n".join(lines)
 
 

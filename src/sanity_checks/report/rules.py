@@ -49,6 +49,12 @@ bootstrap intervals over images, {BOOTSTRAP_RESAMPLES} resamples, seeded; the sa
   the network is ~1e-6), fail when it lies entirely above it, inconclusive otherwise. The edge control is
   invariant by construction and the noise control is not: they show the two ends.
 
+- **Constant maps.** A map that is one value over the whole image (all zero, or not finite and set to zeros by
+  the method) has no ranking to compare: when the *trained* model's map (the explained class's, for random
+  logit) is constant on any image, the cell is **invalid**, with the number of such images, never pass or
+  fail. A map that becomes constant only after the change (randomization, the shift, another class) did
+  change, and is judged as such; the cell says on how many images it collapsed.
+
 δ is set with `--min-effect` (defaults: 5% of the range each score moves in; δ = 0 gives the plain
 "different from the control" test). The controls get verdicts by the same rules, which is the point: pure
 noise passes every randomization check (Binder et al. 2023) and fails faithfulness; the edge map fails
