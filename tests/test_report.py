@@ -1,4 +1,5 @@
 """The report: verdict rules on known inputs, and the command line end to end on a small setting."""
+import json
 import os
 import warnings
 from pathlib import Path
@@ -147,6 +148,14 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     assert cells[(INPUT_NOISE, "random logit")].verdict == "fail"
     assert cells[(EDGE, "input invariance")].verdict == "pass"
     assert cells[("gradient_x_input", "input invariance")].verdict == "fail"
+    # the header shows readable values only, warns that 3 images cannot carry the intervals, and the settings
+    # are in run.json (key "report"), not in report.md
+    header = text.split("\n")[2]
+    assert header.startswith(f"Model `{model_folder}` (") and "None" not in header and "3 images (ids 0..2)" in header
+    assert "**Too few images for these intervals.** This report stands on 3 images" in text
+    assert "```json" not in text and "in `run.json` (key `report`)" in text
+    recorded = json.load(open(out / "run.json"))
+    assert recorded["report"]["about"]["images"] == 3 and "settings" in recorded and "mprt" in recorded["report"]["checks"]
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "cascading_curves.png", "random_logit_maps.png", "input_invariance_maps.png",
             "mprt.csv", "mprt.json", "faithfulness.csv"} <= names

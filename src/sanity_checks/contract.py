@@ -118,6 +118,9 @@ class Model(ABC):
     architecture: Architecture
     #: What the model's files say of it (data set, labels, seed, accuracy, ...); {} when nothing.
     metadata: Dict = {}
+    #: True when the model has no activation that guided backprop gates (no ReLU family: swish, GELU,
+    #: hard-swish, ...): Guided BackProp then equals Gradient, and the report says so instead of judging it.
+    guided_equals_gradient: bool = False
 
     # ------------------------------------------------------------------ what an engine implements
     @abstractmethod

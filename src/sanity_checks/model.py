@@ -194,6 +194,21 @@ class GraphModel(Model):
         return draw_from_initializer(self.initializers.get(name), parameter.shape, tf.as_dtype(parameter.dtype),
                                      seed)
 
+    @property
+    def guided_equals_gradient(self):
+        """Whether no op on the path to the logits is one the guided tower overrides (:data:`GUIDED_OVERRIDES`):
+        Guided BackProp then equals Gradient (a model with swish, GELU or hard-swish activations only)."""
+        if getattr(self, "_guided_equals", None) is None:
+            seen, stack, found = set(), [self.logits.op], False
+            while stack and not found:
+                op = stack.pop()
+                if op.name not in seen:
+                    seen.add(op.name)
+                    found = op.type in GUIDED_OVERRIDES
+                    stack.extend(t.op for t in op.inputs)
+            self._guided_equals = not found
+        return self._guided_equals
+
     def shifted_input_model(self, shift):
         """(a GraphModel with the same weights whose first-layer bias compensates ``shift``, the bias's
         name); see :mod:`sanity_checks.engines.tf_shift`."""

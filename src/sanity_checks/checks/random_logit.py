@@ -12,7 +12,8 @@ import numpy as np
 from .. import metrics as metrics_module
 from ..by_image import predicted_classes
 from ..random_streams import draw_rng
-from .common import CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings, method_names, row
+from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
+                     method_names, row)
 from .controls import EDGE, INPUT_NOISE
 from .spec import CheckSpec, Column, MapFigure
 
@@ -21,8 +22,15 @@ DEFAULTS = {"metrics": ("ssim", "spearman_abs", "spearman_signed"), "methods": N
             "keep_maps": 3}
 
 
+def need_two_classes(num_classes):
+    if num_classes < 2:
+        raise CheckError(f"the random-logit test needs two classes or more; the model has {num_classes} output "
+                         f"(a regression or sigmoid head), so there is no other class to explain")
+
+
 def other_classes(classes, image_ids, seed, num_classes):
     """One class per image, uniform over the classes other than its own, seeded per image id."""
+    need_two_classes(num_classes)
     out = np.empty(len(classes), dtype=np.int64)
     for n, (c, image_id) in enumerate(zip(classes, image_ids)):
         k = int(draw_rng(seed, image_id, "random_logit").integers(0, num_classes - 1))
@@ -37,6 +45,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
+    need_two_classes(model.architecture.num_classes)   # before any work
     classes = predicted_classes(model, images)
     others = other_classes(classes, ids, seed, model.architecture.num_classes)
     explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")

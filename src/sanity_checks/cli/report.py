@@ -6,6 +6,7 @@ from ..checks import CHECKS
 from ..checks.spec import command_line_options
 from ..files import check_output_folder
 from ..report import MIN_EFFECT, check_names, check_settings, describe_run, parse_min_effect, write_outputs
+from ..report.about import describe_model
 
 
 def parser():
@@ -61,14 +62,6 @@ def main(argv=None):
     model = loading.load_from_args(args)
     data, images, labels = test_images(model, args.images, args.data_root, args.image_dir,
                                        user=user_images.options(args))
-    meta = getattr(model, "metadata", {})
-    accuracy = meta.get("accuracy")
-    accuracy = accuracy.get("test", "n/a") if isinstance(accuracy, dict) else (accuracy or "n/a")
-    header = (f"Model `{args.model}` ({model.architecture.description}; data {meta.get('data')}, "
-              f"labels {meta.get('labels', 'true')}, test accuracy {accuracy}"
-              + ("; random weights" if meta.get("random_weights") else "") + f"); "
-              f"{len(images)} test images (ids 0..{len(images) - 1}); seed {args.seed}"
-              + ("; quick method settings (a smoke test)" if args.quick else "") + ".")
     settings = check_settings(args, method_settings)
     job = jobs.checks_job(model, args.model, (data, images, labels), checks=checks, seed=args.seed,
                           check_settings=settings, data_root=args.data_root, image_dir=args.image_dir,
@@ -78,7 +71,8 @@ def main(argv=None):
     if merged is None:   # a shard that left parts missing
         return None
     describe_run(merged)
+    about = describe_model(model, args.model, job.config["image_ids"], args.seed, args.quick)
     path, cells = write_outputs(args.out, merged, job.config["image_ids"], args.seed,
-                                {c: settings[c] for c in checks}, header, parse_min_effect(args.min_effect))
+                                {c: settings[c] for c in checks}, "", parse_min_effect(args.min_effect), about)
     print(f"wrote {path}")
     return path, cells

@@ -47,8 +47,8 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
     architecture = Architecture(
         name=snapshot.name, build=builder, input_shape=snapshot.input_shape, num_classes=snapshot.num_outputs,
         blocks=(), gradcam_layer=None, batch_size=_batch_size(snapshot.input_shape),
-        description=f"{'Keras 3' if snapshot.flavour == 'keras' else 'tf-keras'} {snapshot.version} model "
-                    f"{snapshot.name!r} ({snapshot.source})")
+        description=f"{'Keras' if snapshot.flavour == 'keras' else 'tf-keras'} {snapshot.version} model "
+                    f"{snapshot.name!r}")
     model = GraphModel(architecture, session_config=_session_config())
     try:
         weights = builder.model.weights
@@ -93,7 +93,9 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
     if unguided:
         warnings.warn(f"guided backprop: no guided gradient for the activations of {', '.join(unguided[:8])}"
                       + (f" and {len(unguided) - 8} more" if len(unguided) > 8 else "")
-                      + "; their ordinary gradient is used", GuidedCoverageWarning, stacklevel=2)
+                      + "; their ordinary gradient is used"
+                      + ("; with no ReLU-family activation at all, Guided BackProp equals Gradient"
+                         if model.guided_equals_gradient else ""), GuidedCoverageWarning, stacklevel=2)
     return model
 
 

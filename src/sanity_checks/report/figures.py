@@ -39,6 +39,15 @@ def cascade_figure(rows, names, metric="spearman_abs"):
     return fig
 
 
+def display_image(image):
+    """An input as the model sees it, scaled to [0, 1] by its own range for display (whatever its range: [0, 1],
+    0-255, [-1, 1], standardized); one channel as (H, W)."""
+    image = np.asarray(image, dtype=np.float64)
+    low, high = float(np.min(image)), float(np.max(image))
+    scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return scaled[..., 0] if scaled.shape[-1] == 1 else scaled
+
+
 def map_pairs_figure(images, left, right, names, titles, suptitle):
     """Rows: methods and controls; per image: the input, then the two maps (absolute, normalized)."""
     import matplotlib.pyplot as plt
@@ -49,8 +58,7 @@ def map_pairs_figure(images, left, right, names, titles, suptitle):
     for r, name in enumerate(names):
         for i in range(n):
             image = images[i]
-            axes[r, 3 * i].imshow(image[..., 0] if image.shape[-1] == 1 else np.clip((image + 1) / 2, 0, 1),
-                                  cmap="gray")
+            axes[r, 3 * i].imshow(display_image(image), cmap="gray", vmin=0, vmax=1)
             for j, maps in enumerate((left, right), start=1):
                 if name in maps:
                     axes[r, 3 * i + j].imshow(abs_norm(maps[name][i]), cmap="gray", vmin=0, vmax=1)

@@ -2,6 +2,8 @@
 images, and a verdict by the rules of :mod:`~sanity_checks.report.rules`."""
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from ..checks import draw_rng
@@ -40,6 +42,12 @@ class Cell:
     constant: int = 0
     collapsed: int = 0
     images: int = 0
+    #: an inconclusive cell: {"images": images that would decide it at the observed spread, "spread": std of the
+    #: per-image difference, "gap": |improvement - δ| (input invariance: |mean - tolerance|), "control": the
+    #: control that needs the most}; None otherwise
+    decide: dict = None
+    #: "gradient" when the row equals Gradient by construction (Guided BackProp on a model with no ReLU family)
+    same_as: str = ""
 
 
 def constant_images(rows, column, name):
@@ -60,6 +68,15 @@ def with_constant_maps(cell, rows, column, name, values):
     if cell.constant:
         cell.verdict = "invalid"
     return cell
+
+
+def images_to_decide(scores, gap):
+    """Images a 95% interval of the mean of ``scores`` needs to lie clear of a boundary ``gap`` away from the
+    mean, at the scores' spread: (1.96 sd / gap)^2 (normal approximation); None when it cannot (gap 0, spread 0)."""
+    spread = float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0
+    if not gap > 0 or not spread > 0:
+        return None, spread
+    return int(math.ceil((1.96 * spread / gap) ** 2)), spread
 
 
 def bootstrap_indices(n, seed, what, resamples=BOOTSTRAP_RESAMPLES):
@@ -97,6 +114,7 @@ def judge(values, control_values, column, indices, min_effect=0.0):
     if column.check == "input_invariance":
         verdict = "pass" if interval[1] <= INVARIANCE_TOLERANCE else \
             "fail" if interval[0] > INVARIANCE_TOLERANCE else "inconclusive"
+        scores, gap = v, abs(float(v.mean()) - INVARIANCE_TOLERANCE)
     else:
         good = -1.0 if column.better == "lower" else 1.0
         worst, best = sorted((good * lo, good * hi))   # the interval of the improvement over the control
@@ -108,7 +126,12 @@ def judge(values, control_values, column, indices, min_effect=0.0):
             verdict = "fail"
         else:
             verdict = "inconclusive"
-    return Cell(float(v.mean()), interval, verdict, int(len(v)), (float(lo), float(hi)))
+        scores, gap = d, abs(good * float(d.mean()) - min_effect)
+    decide = None
+    if verdict == "inconclusive":
+        needed, spread = images_to_decide(scores, gap)
+        decide = {"images": needed, "spread": spread, "gap": gap}
+    return Cell(float(v.mean()), interval, verdict, int(len(v)), (float(lo), float(hi)), decide=decide)
 
 
 def logit_drop(rows):
@@ -152,5 +175,10 @@ def judge_all(rows, names, seed, columns=TABLE, min_effect=None):
                           for control in controls]
                 cell = judged[0]
                 cell.verdict = combine([j.verdict for j in judged])
+                cell.decide = None
+                if cell.verdict == "inconclusive":   # the control that needs the most images decides
+                    open_ = [dict(j.decide, control=c) for j, c in zip(judged, column.controls) if j.decide]
+                    cell.decide = max(open_, key=lambda o: math.inf if o["images"] is None else o["images"],
+                                      default=None)
                 cells[(name, column.title)] = with_constant_maps(cell, rows, column, name, values)
     return cells

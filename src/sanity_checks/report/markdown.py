@@ -1,12 +1,13 @@
-"""report.md: the verdict table, the per-baseline input-invariance table, the model's entropy line, the
-rules and the settings, as markdown."""
-import json
+"""report.md: the header and its notes, the verdict table, what would decide its inconclusive cells, the
+per-baseline input-invariance table, the model's entropy line and the rules, as markdown (the settings are in
+run.json)."""
 import os
 
 import numpy as np
 
 from ..checks.controls import EDGE, LABELS as CONTROL_LABELS
 from ..files import atomic_path
+from .about import GUIDED_NOTE, header_line, notes
 from .judging import bootstrap_indices, column_values, judge, judge_all, min_effects, with_constant_maps
 from .rules import MIN_EFFECT, TABLE, Column, rules
 
@@ -23,6 +24,8 @@ def _fmt(x):
 
 
 def format_cell(cell):
+    if cell.same_as:
+        return GUIDED_NOTE
     if cell.constant:
         return f"**invalid** (the trained model's map is constant on {cell.constant} of {cell.images} images)"
     if cell.n == 0:
@@ -95,19 +98,59 @@ def _effect_note(column, deltas, min_effect):
     return f", minimum effect δ = {_fmt(deltas[column.title])}"
 
 
-def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None, min_effect=None):
-    cells = judge_all(rows, names, seed, min_effect=min_effect)
+def same_as_gradient(cells, about):
+    """Mark Guided BackProp's cells as equal to Gradient's when the model has no guided activation."""
+    if (about or {}).get("guided_equals_gradient"):
+        for (name, _), cell in cells.items():
+            if name == "guided_backprop":
+                cell.same_as, cell.verdict = "gradient", "= Gradient"
+    return cells
+
+
+def decide_lines(cells, names, columns=TABLE):
+    """One line per inconclusive cell: the images that would decide it at the spread this run observed."""
+    lines = []
+    for name in names:
+        for column in columns:
+            cell = cells.get((name, column.title))
+            if cell is None or cell.verdict != "inconclusive" or not cell.decide:
+                continue
+            d = cell.decide
+            against = f" against the {label(d['control']).split(': ')[1]} control" if d.get("control") else ""
+            boundary = "the tolerance" if column.check == "input_invariance" else "δ"
+            if d["images"] is None:
+                lines.append(f"- **{label(name)}, {column.title}**: the mean sits on {boundary}{against}; no number "
+                             f"of images decides it at this spread.")
+                continue
+            lines.append(f"- **{label(name)}, {column.title}**: about {d['images']} images (this run: {cell.n}) would "
+                         f"put the 95% interval clear of {boundary}{against}, at the observed spread (standard "
+                         f"deviation {_fmt(d['spread'])} per image, mean {_fmt(d['gap'])} from {boundary}).")
+    return lines
+
+
+def write_report(out, rows, names, settings, header, seed, figures_written, skipped=None, min_effect=None,
+                 about=None):
+    """report.md; ``about`` (:func:`~sanity_checks.report.about.describe_model`) gives the header when ``header``
+    is empty, and the notes. ``settings`` are not written here (they are in run.json)."""
+    cells = same_as_gradient(judge_all(rows, names, seed, min_effect=min_effect), about)
     deltas = min_effects(rows, min_effect)
-    parts = [f"# Sanity-check report\n\n{header}\n",
-             "## Verdicts\n",
-             "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
-             markdown_table(cells, names, TABLE), "",
-             "Columns:\n\n" + "\n".join(
-                 f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
-                 + " and the ".join(label(x).split(": ")[1] for x in c.controls)
-                 + (" controls" if len(c.controls) > 1 else " control") + _effect_note(c, deltas, min_effect) + "."
-                 for c in TABLE), "",
-             rules(min_effect)]
+    header = header or (header_line(about) if about else "")
+    parts = [f"# Sanity-check report\n\n{header}\n"] + [line + "\n" for line in notes(about or {})]
+    parts += ["## Verdicts\n",
+              "Each cell: mean score over images [95% bootstrap interval] and the verdict.\n",
+              markdown_table(cells, names, TABLE), "",
+              "Columns:\n\n" + "\n".join(
+                  f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
+                  + " and the ".join(label(x).split(": ")[1] for x in c.controls)
+                  + (" controls" if len(c.controls) > 1 else " control") + _effect_note(c, deltas, min_effect) + "."
+                  for c in TABLE), ""]
+    decide = decide_lines(cells, names)
+    if decide:
+        parts += ["## Inconclusive cells: what would decide them\n",
+                  "Images needed for the 95% interval to clear the boundary, (1.96 × standard deviation / distance of "
+                  "the mean from the boundary)², if more images showed the spread and mean of these:\n",
+                  "\n".join(decide), ""]
+    parts += [rules(min_effect)]
     if skipped:
         parts += ["## Checks not run\n"] + [f"- **{check}**: {reason}" for check, reason in skipped.items()] + [""]
     line = model_entropy_line(rows, seed)
@@ -118,7 +161,8 @@ def write_report(out, rows, names, settings, header, seed, figures_written, skip
         parts += ["## Input invariance, per baseline\n", table, ""]
     if figures_written:
         parts += ["## Figures\n"] + [f"![{name}]({name})" for name in figures_written] + [""]
-    parts += ["## Settings\n", "```json", json.dumps(_jsonable(settings), indent=2, sort_keys=True), "```", ""]
+    parts += ["## Settings\n", "Every setting of this run, asked for and used, is in `run.json` (key `report`); "
+              "each check's own in `CHECK.json`.", ""]
     path = os.path.join(out, "report.md")
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write("\n".join(parts))

@@ -1,6 +1,8 @@
 """Everything a report writes into its folder: each check's files (CHECK.csv, CHECK.json,
-CHECK_maps.npz), then the figures and report.md, from the merged tasks of a run."""
+CHECK_maps.npz), then the figures, report.md and the report's settings in run.json, from the merged tasks
+of a run."""
 import csv
+import json
 import os
 
 import numpy as np
@@ -47,10 +49,23 @@ def write_check(out, check, result, seed, settings, image_ids):
     return written
 
 
-def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_effect=None):
-    """Every check's files, the figures and report.md from the merged tasks
+def write_settings(out, report_settings):
+    """The report's settings (used per check, δ, what the header says of the model) under the key ``report``
+    of OUT/run.json, the run record (:mod:`sanity_checks.runs.record`), beside the run's own settings."""
+    path = os.path.join(out, "run.json")
+    record = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            record = json.load(f)
+    record["report"] = _jsonable(report_settings)
+    return save_json(record, path)
+
+
+def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_effect=None, about=None):
+    """Every check's files, the figures, report.md and run.json's ``report`` from the merged tasks
     (:class:`~sanity_checks.checks.jobs.Merged`); returns (report path, cells). ``min_effect``: {check: δ}
-    over :data:`MIN_EFFECT` (judging only: it changes no part, so a new δ re-judges a finished run)."""
+    over :data:`MIN_EFFECT` (judging only: it changes no part, so a new δ re-judges a finished run).
+    ``about``: :func:`~sanity_checks.report.about.describe_model` (the header when ``header`` is empty, notes)."""
     settings = settings or {}
     rows, used, all_maps = [], {}, {}
     with all_or_nothing(out):
@@ -62,6 +77,8 @@ def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_
                                      if r["method"] not in CONTROLS and r["method"] != "model_output"))
         names = methods + list(CONTROLS)
         figures_written = write_figures(out, rows, names, all_maps)
-        return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
-                                               "min_effect": {**MIN_EFFECT, **(min_effect or {})}},
-                            header, seed, figures_written, merged.skipped, min_effect)
+        report_settings = {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
+                           "min_effect": {**MIN_EFFECT, **(min_effect or {})}, "about": about or {}}
+        write_settings(out, report_settings)
+        return write_report(out, rows, names, report_settings, header, seed, figures_written, merged.skipped,
+                            min_effect, about)

@@ -3,6 +3,7 @@ the checks as tasks under OUT/parts, and its log."""
 from ..checks import CHECKS
 from ..checks.spec import settings_from_options
 from ..errors import SanityCheckError
+from .about import describe_model
 from .outputs import write_outputs
 from .rules import MIN_EFFECT
 
@@ -60,4 +61,5 @@ def run_report(model, images, image_ids, out, checks=None, seed=0, settings=None
         runs.forget(out)
     merged = runs.run(job, out, progress=bool(progress))
     describe_run(merged, progress)
-    return write_outputs(out, merged, job.config["image_ids"], seed, settings, header, min_effect)
+    about = describe_model(model, model.architecture.name, job.config["image_ids"], seed)
+    return write_outputs(out, merged, job.config["image_ids"], seed, settings, header, min_effect, about)
