@@ -287,6 +287,26 @@ def test_input_invariance_on_a_max_pool_cnn_is_kindermans_result(twins, random_d
     assert min(change["gradient_x_input", ""]) > 0.1 and min(change["integrated_gradients", "zero baseline"]) > 0.1
 
 
+def test_report_on_a_sigmoid_head_without_relu_refuses_random_logit_and_shows_guided_as_gradient(tmp_path):
+    """A single-output sigmoid model with tanh only: the random-logit test is refused in one line, the rest
+    runs, and Guided BackProp (which equals Gradient here) is shown as "= Gradient", not judged."""
+    from sanity_checks import report
+
+    net = nn.Sequential(nn.Flatten(), nn.Linear(48, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_model(net, input_shape=(4, 4, 3), device="cpu")
+        assert model.guided_equals_gradient and model.architecture.num_classes == 1
+        x = np.random.default_rng(2).random((2, 4, 4, 3), dtype=np.float32)
+        path, cells = report.run_report(model, x, [0, 1], tmp_path, ["random_logit", "faithfulness"], progress=None,
+                                        settings={c: {"methods": ["gradient", "guided_backprop"]} for c in report.CHECKS})
+    text = open(path).read()
+    assert "- **random_logit**: the random-logit test needs two classes or more; the model has 1 output" in text
+    assert "**A single output.**" in text and "**Guided BackProp equals Gradient here:**" in text
+    assert "| Guided BackProp | = Gradient (no ReLU-family activation) |" in text
+    assert cells[("guided_backprop", "faithfulness")].verdict == "= Gradient"
+
+
 def test_input_invariance_is_refused_with_its_reason(mixed):
     with pytest.raises(UnsupportedError, match="changes the input in its own code"):
         load_model(Shifted(), input_shape=(4, 4, 3), device="cpu").shifted_input_model(-1.0)

@@ -256,3 +256,13 @@ def test_cascading_curves_give_every_line_its_own_style():
     assert len(styles) == 12
     controls = {"#000000", "#808080", mcolors.to_hex("tab:gray")}
     assert not any(mcolors.to_hex(line.get_color()) in controls for line in lines[:9])
+
+
+def test_figures_show_the_input_scaled_for_display_whatever_its_range():
+    from sanity_checks.report.figures import display_image
+
+    pixels = np.arange(48, dtype=np.float32).reshape(4, 4, 3) * 5.0   # 0-235, as --npy images in 0-255
+    shown = display_image(pixels)
+    assert shown.min() == 0.0 and shown.max() == 1.0 and shown.shape == (4, 4, 3)
+    np.testing.assert_allclose(display_image(pixels / 255.0 * 2 - 1), shown, atol=1e-6)   # [-1, 1]: the same
+    assert display_image(np.full((2, 2, 1), 7.0)).shape == (2, 2) and not display_image(np.full((2, 2, 1), 7.0)).any()
