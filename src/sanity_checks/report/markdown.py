@@ -143,7 +143,7 @@ def write_report(out, rows, names, settings, header, seed, figures_written, skip
                   f"- **{c.title}**: {c.explanation}; {c.better} is better; judged against the "
                   + " and the ".join(label(x).split(": ")[1] for x in c.controls)
                   + (" controls" if len(c.controls) > 1 else " control") + _effect_note(c, deltas, min_effect) + "."
-                  for c in TABLE), ""]
+                  for c in TABLE if any((n, c.title) in cells for n in names)), ""]
     decide = decide_lines(cells, names)
     if decide:
         parts += ["## Inconclusive cells: what would decide them\n",
