@@ -307,3 +307,21 @@ def test_faithfulness_rows_and_replacement(random_cnn, random_digits):
     np.testing.assert_allclose(last, random_cnn.predict_logits(blank)[np.arange(2), classes], rtol=1e-5)
     with pytest.raises(CheckError, match="unknown replacement"):
         faithfulness.run(random_cnn, random_digits[:1], [0], settings={"replacement": "grey", "methods": ["gradient"]})
+
+
+def test_an_inconclusive_cell_says_how_many_images_would_decide_it():
+    from sanity_checks.checks.common import row
+    from sanity_checks.report import judge_all
+    from sanity_checks.report.markdown import decide_lines
+
+    spread = np.array([-1.0, 1.0, -0.5, 0.5, 0.0, -1.0, 1.0, 0.0])   # mean 0
+    rows = []
+    for image, d in enumerate(spread):
+        for name, value in (("gradient", 0.5 - 0.06 + d), (controls.EDGE, 0.5), (controls.INPUT_NOISE, 0.9)):
+            rows.append(row("random_logit", image, name, "ssim", value))
+    cell = judge_all(rows, ["gradient", controls.EDGE, controls.INPUT_NOISE], seed=0)[("gradient", "random logit")]
+    assert cell.verdict == "inconclusive" and cell.decide["control"] == controls.EDGE
+    # improvement 0.06 over the edge control, δ 0.05: the interval clears δ with (1.96 sd / 0.01)^2 images
+    assert cell.decide["images"] == int(np.ceil((1.96 * spread.std(ddof=1) / 0.01) ** 2))
+    line, = decide_lines({("gradient", "random logit"): cell}, ["gradient"])
+    assert f"about {cell.decide['images']} images (this run: 8)" in line

@@ -173,12 +173,11 @@ def judge_all(rows, names, seed, columns=TABLE, min_effect=None):
             if values:
                 judged = [judge(values, control, column, indices, deltas.get(column.title, 0.0))
                           for control in controls]
+                # the control that needs the most images decides an inconclusive cell
+                open_ = [dict(j.decide, control=c) for j, c in zip(judged, column.controls) if j.decide]
                 cell = judged[0]
                 cell.verdict = combine([j.verdict for j in judged])
-                cell.decide = None
-                if cell.verdict == "inconclusive":   # the control that needs the most images decides
-                    open_ = [dict(j.decide, control=c) for j, c in zip(judged, column.controls) if j.decide]
-                    cell.decide = max(open_, key=lambda o: math.inf if o["images"] is None else o["images"],
-                                      default=None)
+                cell.decide = None if cell.verdict != "inconclusive" else \
+                    max(open_, key=lambda o: math.inf if o["images"] is None else o["images"], default=None)
                 cells[(name, column.title)] = with_constant_maps(cell, rows, column, name, values)
     return cells
