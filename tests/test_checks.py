@@ -324,4 +324,4 @@ def test_an_inconclusive_cell_says_how_many_images_would_decide_it():
     # improvement 0.06 over the edge control, δ 0.05: the interval clears δ with (1.96 sd / 0.01)^2 images
     assert cell.decide["images"] == int(np.ceil((1.96 * spread.std(ddof=1) / 0.01) ** 2))
     line, = decide_lines({("gradient", "random logit"): cell}, ["gradient"])
-    assert f"about {cell.decide['images']} images (this run: 8)" in line
+    assert f"about {cell.decide['images']} images (this run: 8)" in line and "side of a pass" in line

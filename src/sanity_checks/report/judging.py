@@ -115,6 +115,7 @@ def judge(values, control_values, column, indices, min_effect=0.0):
         verdict = "pass" if interval[1] <= INVARIANCE_TOLERANCE else \
             "fail" if interval[0] > INVARIANCE_TOLERANCE else "inconclusive"
         scores, gap = v, abs(float(v.mean()) - INVARIANCE_TOLERANCE)
+        leaning = "pass" if v.mean() <= INVARIANCE_TOLERANCE else "fail"
     else:
         good = -1.0 if column.better == "lower" else 1.0
         worst, best = sorted((good * lo, good * hi))   # the interval of the improvement over the control
@@ -127,10 +128,11 @@ def judge(values, control_values, column, indices, min_effect=0.0):
         else:
             verdict = "inconclusive"
         scores, gap = d, abs(good * float(d.mean()) - min_effect)
+        leaning = "pass" if good * float(d.mean()) > min_effect else "fail"
     decide = None
     if verdict == "inconclusive":
         needed, spread = images_to_decide(scores, gap)
-        decide = {"images": needed, "spread": spread, "gap": gap}
+        decide = {"images": needed, "spread": spread, "gap": gap, "leaning": leaning}
     return Cell(float(v.mean()), interval, verdict, int(len(v)), (float(lo), float(hi)), decide=decide)
 
 

@@ -123,8 +123,9 @@ def decide_lines(cells, names, columns=TABLE):
                              f"of images decides it at this spread.")
                 continue
             lines.append(f"- **{label(name)}, {column.title}**: about {d['images']} images (this run: {cell.n}) would "
-                         f"put the 95% interval clear of {boundary}{against}, at the observed spread (standard "
-                         f"deviation {_fmt(d['spread'])} per image, mean {_fmt(d['gap'])} from {boundary}).")
+                         f"put the 95% interval clear of {boundary}{against}, on the side of a {d['leaning']} where "
+                         f"the mean lies, at the observed spread (standard deviation {_fmt(d['spread'])} per image, "
+                         f"mean {_fmt(d['gap'])} from {boundary}).")
     return lines
 
 
