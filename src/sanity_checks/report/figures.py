@@ -5,36 +5,38 @@ import os
 import numpy as np
 
 from ..checks import CHECKS
-from ..checks.controls import EDGE, INPUT_NOISE, RANDOM
+from ..checks.controls import CONTROLS
 from ..checks.spec import CascadeFigure
 from ..files import save_figure
 from .markdown import label
 
 
 def cascade_figure(rows, names, metric="spearman_abs"):
+    """Mean similarity to the trained model's map per state, one panel per order; every state is drawn,
+    the controls in greys with broken lines and a legend block of their own (``figures.line_styles``)."""
     import matplotlib.pyplot as plt
 
-    from ..figures import method_styles
+    from ..figures import legend_apart, line_styles, state_ticks
 
     orders = sorted({r["order"] for r in rows if r["check"] == "mprt"}, reverse=True)
-    controls = {EDGE: dict(color="black", ls="--", lw=2), RANDOM: dict(color="black", ls=":", lw=2),
-                INPUT_NOISE: dict(color="gray", ls="-.", lw=2)}
-    styles = {**method_styles([n for n in names if n not in controls]), **controls}
-    fig, axes = plt.subplots(1, len(orders), figsize=(5.2 * len(orders), 4), squeeze=False, sharey=True)
+    controls = [n for n in names if n in CONTROLS]
+    styles = line_styles([n for n in names if n not in CONTROLS], controls)
+    n_states = max([len({r["step_index"] for r in rows if r["check"] == "mprt" and r["order"] == o}) for o in orders],
+                   default=1)
+    width = min(12.0, max(5.2, 0.2 * n_states + 2))
+    fig, axes = plt.subplots(1, len(orders), figsize=(width * len(orders), 4), squeeze=False, sharey=True)
     for ax, order in zip(axes[0], orders):
         sel = [r for r in rows if r["check"] == "mprt" and r["order"] == order and r["metric"] == metric]
         steps = sorted({(r["step_index"], r["state"]) for r in sel})
         for name in names:
             means = [np.mean([r["value"] for r in sel if r["method"] == name and r["step_index"] == k])
                      for k, _ in steps]
-            style = styles[name]
-            ax.plot(range(len(steps)), means, marker="o", ms=3, label=label(name), **style)
-        ax.set_xticks(range(len(steps)))
-        ax.set_xticklabels([s for _, s in steps], rotation=60, ha="right", fontsize=7)
+            ax.plot(range(len(steps)), means, label=label(name), **styles[name])
+        state_ticks(ax, [s for _, s in steps])
         ax.axhline(0, color="gray", lw=0.5)
         ax.set_title(f"cascading randomization, {order}", fontsize=9)
         ax.set_ylabel("Spearman (absolute maps) to the trained model's map")
-    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    legend_apart(axes[0, -1], {label(n) for n in controls})
     fig.tight_layout()
     return fig
 
