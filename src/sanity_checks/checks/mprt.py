@@ -21,7 +21,7 @@ from ..figure_states import grid_states
 from ..randomize import Randomizer, Strategy
 from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 from .controls import EDGE, INPUT_NOISE
-from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, Option
+from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, GridFigure, Option
 
 NAME = "mprt"
 DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
@@ -65,12 +65,13 @@ def run(model, images, image_ids, seed=0, settings=None):
                 if index == len(steps) - 1:
                     kept[f"{order}/randomized"] = {k: v[:s["keep_maps"]] for k, v in masks.items()}
                 if index in shown:
-                    kept[grid_key(order, index, step.label)] = {k: _grid_map(v[:s["keep_maps"]]) for k, v in masks.items()}
+                    kept[grid_key(order, index, step.label)] = {k: _grid_map(v[:s["keep_maps"]])
+                                                                for k, v in masks.items()}
     kept["original"] = {k: v[:s["keep_maps"]] for k, v in reference.items()}
     return CheckResult(rows, {**s, "orders": list(s["orders"]), "metrics": list(s["metrics"]), "methods": methods,
                               "seed": seed, "randomization_described": Strategy(s["randomization"]).describe(),
                               "blocks_top_down": list(model.architecture.block_names)},
-                       maps=_flatten(kept))
+                       maps={**_flatten(kept), "images": images[:s["keep_maps"]]})
 
 
 def grid_key(order, index, label):
@@ -127,4 +128,4 @@ SPEC = CheckSpec(
     options=(RANDOMIZATION,
              Option("--blocks", "blocks", "randomization top-down/bottom-up: blocks to cascade through (default all; "
                                           "the last state randomizes all of them)", nargs="+")),
-    figures=(CascadeFigure("cascading_curves.png"),))
+    figures=(CascadeFigure("cascading_curves.png"), GridFigure("mask_grid.png")))
