@@ -68,10 +68,11 @@ def legend_apart(ax, controls, fontsize=7):
     for title, is_control, loc, y in (("methods", False, "upper left", 1.0), ("controls", True, "lower left", 0.0)):
         part = [(h, lab) for h, lab in zip(handles, labels) if (lab in controls) == is_control]
         if part:
-            legend = ax.legend(*zip(*part), title=title, fontsize=fontsize, title_fontsize=fontsize, loc=loc,
-                               bbox_to_anchor=(1.02, y))
-            ax.add_artist(legend)
-            legends.append(legend)
+            if legends:   # keep the previous one: ax.legend replaces the axes' legend
+                ax.add_artist(legends[-1])
+                legends[-1].set_clip_on(False)
+            legends.append(ax.legend(*zip(*part), title=title, fontsize=fontsize, title_fontsize=fontsize, loc=loc,
+                                     bbox_to_anchor=(1.02, y)))
     return legends
 
 
