@@ -29,7 +29,8 @@ th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: left; vertic
 th { background: #eee; }
 table.sortable th { cursor: pointer; }
 table.sortable th::after { content: " \\21C5"; color: #888; }
-td.verdict { white-space: nowrap; }
+td.verdict { min-width: 7.5em; }
+td.verdict .interval { font-size: 0.85em; color: #444; white-space: nowrap; }
 %s
 img { max-width: 100%%; height: auto; display: block; margin: 0.5em 0; border: 1px solid #ddd; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
@@ -128,7 +129,10 @@ def _table(lines):
         cells = []
         for cell, verdict in zip(row, row_verdicts):
             attributes = f' class="verdict v-{verdict}" data-verdict="{verdict}"' if verdict else ""
-            cells.append(f"<td{attributes}>{_inline(cell)}</td>")
+            text = _inline(cell)
+            if verdict:   # the interval a little smaller, on a line of its own when the column is narrow
+                text = re.sub(r"(\[[^\]<]*\])", r'<span class="interval">\1</span>', text, count=1)
+            cells.append(f"<td{attributes}>{text}</td>")
         out.append(f'<tr data-row="{i}">' + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
     return "\n".join(out)
