@@ -145,3 +145,15 @@ def test_a_mask_grid_of_a_hundred_states_shows_a_dozen_with_the_first_and_last_a
     # the edge detector is drawn as a control: grey or black, a broken line, no marker
     assert lines["Edge detector"].get_linestyle() != "-" and lines["Edge detector"].get_marker() in ("", "None")
     assert lines["Gradient"].get_linestyle() == "-"
+
+
+def test_a_finished_report_folder_is_rendered_again_and_a_folder_without_one_is_refused(report_folder, tmp_path):
+    from sanity_checks.cli.report_html import main
+    from sanity_checks.errors import SanityCheckError
+
+    out, _ = report_folder
+    before = (out / "report.html").read_bytes()
+    assert main([str(out)]) == [str(out / "report.html")] and (out / "report.html").read_bytes() == before
+    with pytest.raises(SanityCheckError, match="no report.md in"):
+        main([str(tmp_path)])
+    assert not (tmp_path / "report.html").exists()
