@@ -1,16 +1,19 @@
 """PAIR ``saliency`` 0.2.1's newer methods on every engine: XRAI, Guided IG and Blur IG.
 
-Each runs PAIR's own class (``saliency.core``) image by image, fed by the model contract's
-``call_model_function`` (so on the TensorFlow, numpy and PyTorch engines alike), explaining the given
-class's logit. Defaults are PAIR's own (its ``GetMask`` keyword defaults and ``XRAIParameters``);
-settings keep PAIR's names. XRAI's map is (H, W): it is copied into every channel, as our GradCAM is.
+XRAI and Blur IG run PAIR's own classes (``saliency.core``) image by image; Guided IG is PAIR's algorithm
+step for step (its class no longer runs on numpy 2, see ``guided_ig``). All are fed by the model
+contract (``call_model_function``, input gradients), so they run on the TensorFlow, numpy and PyTorch
+engines alike, explaining the given class's logit. Defaults are PAIR's own (its ``GetMask`` keyword
+defaults and ``XRAIParameters``); settings keep PAIR's names. XRAI's map is (H, W): it is copied into
+every channel, as our GradCAM is.
 
 Batching: XRAI's and Blur IG's path steps go to the model ``batch_size`` at a time (PAIR's
-``batch_size``; ours defaults to the architecture's). PAIR's own default of 1 gives the same masks up
-to the engine's rounding of different batch shapes, with one exception: PAIR's Blur IG weights a whole
-batch of steps by the step size of the batch's last step, which is wrong when the steps are uneven
-(``sqrt=True``); there we pass batch_size 1, PAIR's default, whose weighting is right. Guided IG takes
-one gradient per step by its nature (each step depends on the last).
+``batch_size``; ours defaults to the architecture's; PAIR's own default is 1). The masks are PAIR's for
+the same batch size; between batch sizes they differ by the engine's rounding and, for Blur IG, by the
+float32 order of its sum over steps (our TensorFlow CNN: 1.6e-3 of the mask's maximum between batches of
+100 steps and of 1). One exception: PAIR's Blur IG weights a whole batch of steps by the step size of the
+batch's last step, wrong when the steps are uneven (``sqrt=True``); there we pass batch size 1, whose
+weighting is right. Guided IG takes one gradient per image and step (see ``guided_ig``).
 """
 import math
 
@@ -111,27 +114,26 @@ def guided_ig(model, images, classes=None, *, x_steps=200, fraction=0.25, max_di
     ``x_steps`` 200, ``fraction`` 0.25 (share of features moved per step), ``max_dist`` 0.02 (how far the
     path may stray ahead of the straight line; 0 is IG), ``x_baseline`` None (zeros; a number or an array).
     PAIR 0.2.1's own class calls ``np.quantile(interpolation=)``, which numpy 2 removed: this is its
-    algorithm step for step (``method="lower"``), with the images' gradients of one step in one model call
-    (PAIR: one call per image and step). (N, H, W, C) float32.
+    algorithm step for step (``method="lower"``). One image per model call, as PAIR: which features move is
+    decided by ranking gradients, so the engines' rounding differences between batch shapes (1e-7) change
+    the path (batching two images in one call changed our TensorFlow CNN's masks by 8% of their maximum),
+    and an image's mask must not depend on which images share its batch. (N, H, W, C) float32.
     """
     if int(x_steps) < 1 or not 0 <= float(fraction) <= 1 or not 0 <= float(max_dist) <= 1:
         raise MethodError(f"guided_ig: need x_steps >= 1 and fraction, max_dist in [0, 1]; got {x_steps}, "
                           f"{fraction}, {max_dist}")
     x_input = model.check_images(images).astype(np.float64)
     classes = resolve_classes(model, x_input.astype(np.float32), classes, batch_size)
-    bases = np.stack([np.zeros_like(x) if x_baseline is None else _baseline(x_baseline, x, "x_baseline")
-                      for x in x_input]).astype(np.float64)
-    path = bases.copy()
-    l1_total = np.abs(x_input - bases).reshape(len(path), -1).sum(axis=1)
-    live = np.flatnonzero(l1_total != 0)
     attr = np.zeros_like(x_input)
-    for step in range(int(x_steps)):
-        if not len(live):
-            break
-        grads = model.input_gradients(path[live], classes[live], batch_size=batch_size)
-        for grad, i in zip(grads, live):
-            _guided_ig_step(path[i], attr[i], x_input[i], bases[i], grad, step, int(x_steps), float(fraction),
-                            float(max_dist), l1_total[i])
+    for i, x in enumerate(x_input):
+        base = np.zeros_like(x) if x_baseline is None else _baseline(x_baseline, x, "x_baseline").astype(np.float64)
+        path, l1_total = base.copy(), np.abs(x - base).sum()
+        if l1_total == 0:
+            continue
+        for step in range(int(x_steps)):
+            grad = model.input_gradients(path[None], classes[i:i + 1], batch_size=batch_size)[0]
+            _guided_ig_step(path, attr[i], x, base, grad, step, int(x_steps), float(fraction), float(max_dist),
+                            l1_total)
     return finish(attr, "guided_ig")
 
 
