@@ -145,6 +145,18 @@ def test_noisy_methods_take_their_draws_from_our_keyed_streams_only(small):
     assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), numpy_state))
 
 
+def test_an_images_mask_does_not_depend_on_the_images_beside_it(small):
+    """Up to rounding: torch's own bytes for an image move by 1e-7 with its place in a batch (the engine's
+    gradient too); Captum's IG runs image by image, so its grouping of steps is the image's own."""
+    net, logits, model, x, classes = small
+    for entry in captum_methods.LIBRARY_METHODS + zennit_methods.LIBRARY_METHODS:
+        settings = {"strides": (1, 2, 2)} if entry["name"] == "captum_occlusion" else {}
+        whole = entry["function"](model, x, classes, batch_size=2, **settings)
+        close(entry["function"](model, x[1:], classes[1:], batch_size=2, **settings), whole[1:], 1e-6)
+    ig = captum_methods.captum_integrated_gradients
+    assert ig(model, x, classes)[1:].tobytes() == ig(model, x[1:], classes[1:]).tobytes()
+
+
 # ------------------------------------------------------------------------------------------ Zennit
 def test_zennit_composites_equal_zennits_own_with_the_batch_norm_canonizer(small):
     zennit_methods.import_zennit()

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...methods.base import MethodError, finish
 from ...random_streams import image_noise_rng
-from .captum_methods import LIBRARY, captum_attribution
+from .captum_methods import LIBRARY, ONE_IMAGE_PER_CALL, captum_attribution
 from .library_explain import batches, logits_module, prepare, targets, to_nchw, to_nhwc
 
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
@@ -60,8 +60,8 @@ def baseline_images(baselines, shape):
     raise MethodError(f"baselines of shape {values.shape} do not fit images of shape {tuple(shape)}")
 
 
-def _chunks(n, n_samples, batch_size):
-    return batches(n, max(1, int(batch_size) // n_samples))
+def _chunks(n, n_samples, batch_size, one_image=False):
+    return batches(n, 1 if one_image else max(1, int(batch_size) // n_samples))
 
 
 def captum_gradient_shap(model, images, classes=None, *, n_samples=5, stdevs=0.0, baselines=0.0, seed=0,
@@ -117,7 +117,7 @@ def captum_noise_tunnel(model, images, classes=None, *, attribution="saliency", 
     out = np.empty(x.shape, np.float32)
     with logits_module(model) as net:
         method = make(net)
-        for part in _chunks(len(x), s, size):
+        for part in _chunks(len(x), s, size, attribution in ONE_IMAGE_PER_CALL):
             n = len(x[part])
             noisy = to_nchw(model, (x[part, None] + noise[part]).reshape((n * s,) + x.shape[1:]))
             attributions = attribute(method, noisy, targets(model, np.repeat(classes[part], s)))
