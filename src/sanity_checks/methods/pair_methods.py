@@ -9,9 +9,9 @@ every channel, as our GradCAM is.
 
 Batching: XRAI's and Blur IG's path steps go to the model ``batch_size`` at a time (PAIR's
 ``batch_size``; ours defaults to the architecture's; PAIR's own default is 1). The masks are PAIR's for
-the same batch size; between batch sizes they differ by the engine's rounding and, for Blur IG, by the
-float32 order of its sum over steps (our TensorFlow CNN: 1.6e-3 of the mask's maximum between batches of
-100 steps and of 1). One exception: PAIR's Blur IG weights a whole batch of steps by the step size of the
+the same batch size; between batch sizes they differ by the engine's rounding of different batch shapes,
+which Blur IG's sum of large, cancelling terms amplifies (our TensorFlow CNN: 1.6e-3 of the mask's maximum
+between 100 steps per call and 1; the numpy engine: none; doc/RESULTS.md section 18). One exception: PAIR's Blur IG weights a whole batch of steps by the step size of the
 batch's last step, wrong when the steps are uneven (``sqrt=True``); there we pass batch size 1, whose
 weighting is right. Guided IG takes one gradient per image and step (see ``guided_ig``).
 """
@@ -116,7 +116,8 @@ def guided_ig(model, images, classes=None, *, x_steps=200, fraction=0.25, max_di
     PAIR 0.2.1's own class calls ``np.quantile(interpolation=)``, which numpy 2 removed: this is its
     algorithm step for step (``method="lower"``). One image per model call, as PAIR: which features move is
     decided by ranking gradients, so the engines' rounding differences between batch shapes (1e-7) change
-    the path (batching two images in one call changed our TensorFlow CNN's masks by 8% of their maximum),
+    the path (batching two images in one call changed our TensorFlow CNN's masks by 8% of their maximum,
+    doc/RESULTS.md section 18),
     and an image's mask must not depend on which images share its batch. (N, H, W, C) float32.
     """
     if int(x_steps) < 1 or not 0 <= float(fraction) <= 1 or not 0 <= float(max_dist) <= 1:

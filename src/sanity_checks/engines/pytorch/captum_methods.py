@@ -79,7 +79,7 @@ def _occlusion(sliding_window_shapes=(1, 4, 4), strides=None, baselines=None, pe
 
 
 #: Captum sums these methods' steps in groups of ``internal_batch_size // images``: one image per call keeps an
-#: image's mask independent of the images beside it (more images per call changed IG by 1.6e-7 of its maximum).
+#: image's mask independent of the images beside it (otherwise it moves by rounding with their number).
 ONE_IMAGE_PER_CALL = ("integrated_gradients",)
 
 #: name -> (maker of (Captum class or factory, attribute function) from the settings, Captum's defaults).
