@@ -81,14 +81,28 @@ def test_blur_ig_equals_pairs_own_and_steps_the_uneven_path_rightly(mlp):
     assert not np.allclose(ours, pair(10), atol=1e-3)
 
 
-def test_xrai_equals_pairs_own(mlp):
+def test_xrai_equals_pairs_own_and_segments_each_image_once(mlp, monkeypatch):
+    import saliency.core.xrai as pair_xrai
+
     model, x, classes = mlp
+    segmented = []
+    segments = pair_xrai._get_segments_felzenszwalb
+    monkeypatch.setattr(pair_xrai, "_get_segments_felzenszwalb", lambda im: segmented.append(1) or segments(im))
+    monkeypatch.setattr(pair_methods, "_segment_cache", type(pair_methods._segment_cache)())
     ours = pair_methods.xrai(model, x[:1], classes[:1])
     assert ours.shape == x[:1].shape and ours.dtype == np.float32
-    assert np.array_equal(ours[..., 0], ours[..., -1])
+    assert np.array_equal(ours[..., 0], ours[..., -1]) and len(segmented) == 1
     expected = pair_masks(model, x[:1], classes[:1], lambda call, xi, args: core.XRAI().GetMask(
         xi, call, call_model_args=args, batch_size=model.architecture.batch_size))
-    assert np.array_equal(ours[..., 0], expected.astype(np.float32))
+    assert np.array_equal(ours[..., 0], expected.astype(np.float32)) and len(segmented) == 2
+    # another model state explains the same image: PAIR's segments again, from the cache
+    weights = model.get_weights()
+    try:
+        model.set_weights({"logits/weights": weights["logits/weights"][:, ::-1].copy()})
+        again = pair_methods.xrai(model, x[:1], classes[:1], algorithm="fast")
+    finally:
+        model.set_weights(weights)
+    assert len(segmented) == 2 and not np.array_equal(again, ours)
 
 
 def test_bad_settings_are_refused_in_one_line(mlp):

@@ -15,7 +15,9 @@ between 100 steps per call and 1; the numpy engine: none; doc/RESULTS.md section
 batch's last step, wrong when the steps are uneven (``sqrt=True``); there we pass batch size 1, whose
 weighting is right. Guided IG takes one gradient per image and step (see ``guided_ig``).
 """
+import hashlib
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -47,6 +49,29 @@ def _per_image(model, images, classes, batch_size, name, mask_fn):
     return finish(masks, name)
 
 
+#: XRAI's segments are a function of the image alone and take most of its time (PAIR segments a 224x224
+#: resize of every image, at six scales): kept for the model states that explain the same images next, up to
+#: this many bytes of masks per process, least recently used dropped first.
+SEGMENT_CACHE_BYTES = 256 * 2 ** 20
+_segment_cache = OrderedDict()
+
+
+def xrai_segments(x):
+    """PAIR's Felzenszwalb segments of one (H, W, C) image (a list of (H, W) bool masks), from the cache."""
+    from saliency.core.xrai import _get_segments_felzenszwalb
+
+    key = hashlib.sha1(str((x.shape, x.dtype.str)).encode() + np.ascontiguousarray(x).tobytes()).digest()
+    if key in _segment_cache:
+        _segment_cache.move_to_end(key)
+        return _segment_cache[key]
+    segments = _get_segments_felzenszwalb(x)
+    _segment_cache[key] = segments
+    while sum(m.nbytes for masks in _segment_cache.values() for m in masks) > SEGMENT_CACHE_BYTES \
+            and len(_segment_cache) > 1:
+        _segment_cache.popitem(last=False)
+    return segments
+
+
 def xrai(model, images, classes=None, *, steps=100, area_threshold=1.0, algorithm="full", min_pixel_diff=50,
          baselines=None, batch_size=None):
     """XRAI (Kapishnikov et al. 2019): PAIR's ``XRAI.GetMask``, regions ranked by their IG density.
@@ -54,8 +79,9 @@ def xrai(model, images, classes=None, *, steps=100, area_threshold=1.0, algorith
     PAIR's defaults (``XRAIParameters``): IG with ``steps`` 100 from each of ``baselines`` (None: an
     all-min and an all-max image, PAIR's choice; else a list of numbers or arrays, one per baseline),
     Felzenszwalb segments, ``area_threshold`` 1.0, ``algorithm`` "full" ("fast": no overlap ranking),
-    ``min_pixel_diff`` 50 (PAIR's ``experimental_params``). (N, H, W, C) float32, one map per image
-    copied into every channel.
+    ``min_pixel_diff`` 50 (PAIR's ``experimental_params``). The segments PAIR would compute, computed once
+    per image and process (:func:`xrai_segments`). (N, H, W, C) float32, one map per image copied into
+    every channel.
     """
     if algorithm not in ("full", "fast"):
         raise MethodError(f"xrai: algorithm must be 'full' or 'fast', got {algorithm!r}")
@@ -64,8 +90,8 @@ def xrai(model, images, classes=None, *, steps=100, area_threshold=1.0, algorith
         params = core.XRAIParameters(steps=int(steps), area_threshold=float(area_threshold), algorithm=algorithm)
         params.experimental_params["min_pixel_diff"] = int(min_pixel_diff)
         bases = None if baselines is None else [_baseline(b, x, "xrai baseline") for b in baselines]
-        return core.XRAI().GetMask(x, call, call_model_args=args, baselines=bases, batch_size=size,
-                                   extra_parameters=params)
+        return core.XRAI().GetMask(x, call, call_model_args=args, baselines=bases, segments=xrai_segments(x),
+                                   batch_size=size, extra_parameters=params)
     return _per_image(model, images, classes, batch_size, "xrai", mask)
 
 
