@@ -171,7 +171,9 @@ class ChecksJob(runs.Job):
                 known = found.setdefault(method, ([], message, []))
                 known[0].extend(images)
                 known[2].append(check)
-        for method, (images, message, checks) in found.items():
+        order = [m for c in self.config["checks"] for m in self.config["check_settings"].get(c, {}).get("methods") or ()]
+        for method in sorted(found, key=lambda m: (order.index(m) if m in order else len(order), m)):
+            images, message, checks = found[method]
             print(f"note: {failures.describe({method: (images, message)}, ' (' + ', '.join(checks) + ')')[0]}",
                   file=sys.stderr)
         return set(found)

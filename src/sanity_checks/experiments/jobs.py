@@ -97,7 +97,7 @@ def _kept_methods(parts, methods):
     """The methods that failed at no image (the others said, one line each, on stderr) and their positions."""
     import sys
     found = failures.from_arrays(arrays[failures.KEY] for _, arrays in parts.values() if failures.KEY in arrays)
-    for text in failures.describe(found):
+    for text in failures.describe(found, order=methods):
         print(f"note: {text}", file=sys.stderr)
     kept = [m for m in methods if m not in found]
     return kept, [methods.index(m) for m in kept]

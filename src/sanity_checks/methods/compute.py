@@ -36,7 +36,7 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
     The gradient (for Gradient⊙Input), guided backprop and GradCAM (for Guided GradCAM) are
     computed once per call and reused.
 
-    A method that raises, or returns masks of another shape or not finite, is a :class:`MethodError`
+    A method's own ``batch_size`` setting (PAIR's) is given instead of ``batch_size``. A method that raises, or returns masks of another shape or not finite, is a :class:`MethodError`
     naming it and the image; inside a run's task (``failures.collecting``) it is recorded instead and its
     masks of those images are zeros, so that the other methods go on.
     """
@@ -64,7 +64,7 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
             extra["seed"] = shared_rng if shared_rng is not None else seed
             extra["image_ids"] = image_ids
         try:
-            result = spec.function(model, x, classes, batch_size=batch_size, **kwargs, **extra)
+            result = spec.function(model, x, classes, **{"batch_size": batch_size, **kwargs}, **extra)
         except Exception as err:   # a user's method may raise anything: one line, the others go on
             failures.failed(name, ids, f"{type(err).__name__}: {' '.join(str(err).split())}"[:300])
             result = np.zeros(x.shape, np.float32)

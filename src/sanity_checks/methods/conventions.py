@@ -8,8 +8,8 @@
   ``GetMask(x, call_model_function, call_model_args, **settings)`` takes one image, so it is called per
   image with the model's own ``call_model_function`` (``{"class_idx": class}``; with the model's
   GradCAM layer, or the ``layer`` setting, for a method that ``needs`` "conv_layer"); PAIR batches
-  inside a call where the method takes ``batch_size`` (IG, XRAI: a setting). An (H, W) mask is copied
-  into every channel.
+  inside a call where the method takes ``batch_size`` (IG, XRAI: a setting). An (H, W) mask, or one map
+  in three identical channels (PAIR's ``three_dims``), is copied into every channel of the image.
 - ``quantus``: ``explain_func(model=, inputs=, targets=, **settings)`` as Quantus calls it: the model the
   user gave (``model.framework_model()``: a ``torch.nn.Module``), the images in that framework's layout
   (numpy, N C H W for PyTorch), the classes as an int array; it returns numpy (or a tensor) attributions
@@ -34,36 +34,39 @@ def _takes(function, keyword):
     return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-def adapt(name, function, convention, needs=(), builtin=False):
-    """``function`` of ``convention`` as our method signature."""
+def adapt(name, function, convention, needs=(), builtin=False, defaults=()):
+    """``function`` of ``convention`` as our method signature. A method whose ``defaults`` hold a ``batch_size``
+    of its own (PAIR's IG and XRAI) gets that one, not the engine's images per call."""
+    own_batch = "batch_size" in defaults
     if convention == "pair":
-        return _pair(name, function, needs)
+        return _pair(name, function, needs, own_batch)
     if not callable(function):
         raise MethodError(f"method {name}: the function registered is not callable ({type(function).__name__})")
     if convention == "quantus":
-        return _quantus(function)
+        return _quantus(function, own_batch)
     if builtin:
         return function
-    takes_batch = _takes(function, "batch_size")
+    takes_batch = own_batch or _takes(function, "batch_size")
 
-    def ours(model, images, classes=None, *, batch_size=None, **settings):
-        if takes_batch:
-            settings["batch_size"] = batch_size
+    def ours(model, images, classes=None, **settings):
+        if not takes_batch:
+            settings.pop("batch_size", None)
         return function(model, images, classes, **settings)
 
     return ours
 
 
-def _pair(name, method, needs):
+def _pair(name, method, needs, own_batch):
     if isinstance(method, type):
         method = method()
     if not callable(getattr(method, "GetMask", None)):
         raise MethodError(f"method {name}: a PAIR method is a saliency.core.CoreSaliency subclass or instance "
                           f"(with GetMask), got {type(method).__name__}")
 
-    def pair(model, images, classes=None, *, batch_size=None, layer=None, **settings):
+    def pair(model, images, classes=None, *, layer=None, **settings):
         from .base import resolve_classes, tile_channels
 
+        batch_size = None if own_batch else settings.pop("batch_size", None)
         x = model.check_images(images)
         classes = resolve_classes(model, x, classes, batch_size)
         if "conv_layer" in needs:
@@ -74,16 +77,19 @@ def _pair(name, method, needs):
         masks = []
         for image, c in zip(x, classes):
             mask = np.asarray(method.GetMask(image, call, {"class_idx": int(c)}, **settings), dtype=np.float32)
+            if mask.ndim == 3 and mask.shape[-1] != x.shape[-1] and (mask == mask[..., :1]).all():
+                mask = mask[..., 0]   # PAIR's three_dims: one map copied into 3 channels, whatever the image's
             masks.append(tile_channels(mask[None], x.shape[-1])[0] if mask.ndim == 2 else mask)
         return np.stack(masks) if masks else np.zeros(x.shape, np.float32)
 
     return pair
 
 
-def _quantus(explain_func):
-    def quantus(model, images, classes=None, *, batch_size=None, **settings):
+def _quantus(explain_func, own_batch):
+    def quantus(model, images, classes=None, **settings):
         from .base import resolve_classes
 
+        batch_size = settings.get("batch_size") if own_batch else settings.pop("batch_size", None)
         x = model.check_images(images)
         classes = resolve_classes(model, x, classes, batch_size)
         network = model.framework_model()

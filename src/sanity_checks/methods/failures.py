@@ -28,16 +28,30 @@ def collecting():
         _LOCAL.log = previous
 
 
+@contextlib.contextmanager
+def rows_of_images(image_of_row):
+    """Inside, a failure names ``image_of_row(id)``: the image a row's id stands for (sMPRT's noisy copies)."""
+    previous = getattr(_LOCAL, "image_of_row", None)
+    _LOCAL.image_of_row = image_of_row
+    try:
+        yield
+    finally:
+        _LOCAL.image_of_row = previous
+
+
 def line(method, images, message):
-    """One line: the method, its first failing image (and how many others), what went wrong."""
+    """One line: the method, the images it failed on (the first five), what went wrong."""
     images = sorted(set(int(i) for i in images))
-    more = f" and {len(images) - 1} other image(s)" if len(images) > 1 else ""
-    return f"method {method} failed on image {images[0]}{more}: {message}"
+    shown = ", ".join(map(str, images[:5])) + (f" and {len(images) - 5} more" if len(images) > 5 else "")
+    return f"method {method} failed on image{'s' if len(images) > 1 else ''} {shown}: {message}"
 
 
 def failed(method, image_ids, message):
     """Report method ``method`` failing on ``image_ids``: recorded when collecting, else raised."""
     log = getattr(_LOCAL, "log", None)
+    image_of_row = getattr(_LOCAL, "image_of_row", None)
+    if image_of_row is not None:
+        image_ids = [image_of_row(int(i)) for i in image_ids]
     if log is None:
         raise MethodError(line(method, image_ids, message))
     log.extend((method, int(i), message) for i in dict.fromkeys(int(i) for i in image_ids))
@@ -81,7 +95,8 @@ def from_arrays(arrays):
     return out
 
 
-def describe(found, where=""):
-    """One line per failed method, saying it is left out of the results."""
-    return [line(method, images, message) + f"{where}; it is left out of the results"
-            for method, (images, message) in found.items()]
+def describe(found, where="", order=()):
+    """One line per failed method (in the ``order`` of the run's methods), saying it is left out of the results."""
+    rank = {m: i for i, m in enumerate(order)}
+    return [line(method, found[method][0], found[method][1]) + f"{where}; it is left out of the results"
+            for method in sorted(found, key=lambda m: (rank.get(m, len(rank)), m))]

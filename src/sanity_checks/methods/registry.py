@@ -52,7 +52,7 @@ class MethodSpec:
 _REGISTRY = {}   # name -> MethodSpec, in registration order
 
 
-def register_method(name, function, label=None, defaults=None, needs=(), convention="ours", *, noisy=False,
+def register_method(name, function, label=None, defaults=None, needs=(), convention=None, *, noisy=False,
                     library=None, parts=(), default=True, builtin=False):
     """Register an explanation method under ``name``; it is then a method like the built-in ones (in
     ``--methods``, every runner and check, figures with its ``label``). Returns its :class:`MethodSpec`.
@@ -60,7 +60,8 @@ def register_method(name, function, label=None, defaults=None, needs=(), convent
     ``convention`` says how ``function`` is called (:mod:`~sanity_checks.methods.conventions`):
     'ours' ``function(model, images, classes, **settings)`` on the model contract, (N, H, W, C) masks;
     'pair' a PAIR ``saliency.core.CoreSaliency`` subclass or instance; 'quantus' an
-    ``explain_func(model=, inputs=, targets=, **settings)`` given the user's own framework model.
+    ``explain_func(model=, inputs=, targets=, **settings)`` given the user's own framework model; by default
+    'pair' for an object with ``GetMask``, else 'ours'.
     ``defaults``: its settings, each changeable with ``--set NAME.SETTING=VALUE``. ``needs``: of
     :data:`NEEDS`. ``library``: the pip requirement it needs (refused with the install line when it is
     missing). Registering a name again replaces a user's method; a built-in one cannot be replaced.
@@ -73,10 +74,12 @@ def register_method(name, function, label=None, defaults=None, needs=(), convent
     unknown = [n for n in needs if n not in NEEDS]
     if unknown:
         raise MethodError(f"method {name}: unknown need(s) {', '.join(map(repr, unknown))}; valid: {', '.join(NEEDS)}")
+    if convention is None:
+        convention = "pair" if callable(getattr(function, "GetMask", None)) else "ours"
     if convention not in CONVENTIONS:
         raise MethodError(f"method {name}: unknown convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
     defaults = dict(defaults or {})
-    spec = MethodSpec(name, str(label or name), adapt(name, function, convention, needs, builtin), defaults, needs,
+    spec = MethodSpec(name, str(label or name), adapt(name, function, convention, needs, builtin, defaults), defaults, needs,
                       bool(noisy), tuple(parts), convention, library, bool(builtin), bool(default), function)
     _REGISTRY[name] = spec
     return spec
@@ -186,6 +189,9 @@ def unmet_need(model, name):
         return f"{name} needs a convolutional layer (GradCAM's), which {model.architecture.name} does not declare"
     if "pytorch" in spec.needs and getattr(model, "framework", None) != "pytorch":
         return f"{name} runs on PyTorch models only ({model.architecture.name} is not one)"
+    if spec.convention == "quantus" and getattr(model, "framework", None) is None:
+        return (f"{name} needs the model's own framework model (a torch.nn.Module), which "
+                f"{model.architecture.name} cannot hand over")
     return None
 
 

@@ -1,0 +1,261 @@
+"""A user's own method: registered from Python or a --method-module file, in each of the three conventions
+(ours, PAIR's CoreSaliency, Quantus' explain_func), each equal to its direct computation; through the
+runners serially, in a pool of two, killed and resumed, to the same bytes; a method that raises, returns
+the wrong shape or NaN is one line naming it and the image, and the other methods' results are kept."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sanity_checks import methods
+from sanity_checks.errors import SanityCheckError
+from sanity_checks.methods import failures, user_module
+from test_numpy_engine import bars, csv_rows, trained  # noqa: F401  (a module-scoped fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def registered():
+    """Register methods for one test; they (and any --method-module loaded) are gone afterwards."""
+    names = []
+
+    def register(name, function, **kwargs):
+        names.append(name)
+        return methods.register_method(name, function, **kwargs)
+
+    yield register
+    for name in names:
+        if name not in ("gradient",):   # a refused attempt to replace a built-in
+            methods.unregister_method(name)
+    user_module.unload_all()
+
+
+@pytest.fixture(scope="module")
+def x():
+    return bars(3, 1)[0]
+
+
+def squared_gradient(model, images, classes, power=2):
+    return model.input_gradients(images, classes) ** power
+
+
+# ------------------------------------------------------------------------------------ registry
+def test_a_registered_method_is_a_method_like_the_others(trained, x, registered):
+    registered("squared", squared_gradient, label="Gradient²", defaults={"power": 2})
+    assert methods.LABELS["squared"] == "Gradient²" and methods.method_label("squared") == "Gradient²"
+    assert methods.DEFAULT_SETTINGS["squared"] == {"power": 2}
+    assert "squared" in methods.available_methods(trained) and "squared" in methods.METHODS
+    with pytest.raises(SanityCheckError, match="valid settings: power"):
+        methods.method_settings("squared", {"p": 3})
+    masks = methods.compute_masks(trained, x, ["gradient", "squared"], settings={"squared": {"power": 3}})
+    np.testing.assert_array_equal(masks["squared"], squared_gradient(trained, x, trained.predict(x), power=3))
+    methods.unregister_method("squared")
+    assert "squared" not in methods.LABELS and "squared" not in methods.available_methods(trained)
+
+
+def test_bad_registrations_are_one_line(registered):
+    with pytest.raises(SanityCheckError, match="built-in method"):
+        registered("gradient", squared_gradient)
+    with pytest.raises(SanityCheckError, match="a method name is letters"):
+        registered("my.method", squared_gradient)
+    with pytest.raises(SanityCheckError, match="unknown need.*'gpu'"):
+        registered("m", squared_gradient, needs=("gpu",))
+    with pytest.raises(SanityCheckError, match="unknown convention 'captum'"):
+        registered("m", squared_gradient, convention="captum")
+    with pytest.raises(SanityCheckError, match="CoreSaliency subclass or instance"):
+        registered("m", squared_gradient, convention="pair")
+
+
+def test_a_missing_library_or_an_unmet_need_is_refused_before_any_work(trained, x, registered):
+    registered("from_elsewhere", squared_gradient, library="surely-not-installed-lib==1.0", default=False)
+    registered("torch_only", squared_gradient, needs=("pytorch",))
+    registered("quantus_style", lambda model, inputs, targets: inputs, convention="quantus")
+    assert "from_elsewhere" not in methods.available_methods(trained)
+    assert "torch_only" not in methods.available_methods(trained)
+    with pytest.raises(SanityCheckError, match=r"needs surely-not-installed-lib==1.0, which is not installed: "
+                                               r"pip install 'surely-not-installed-lib==1.0'"):
+        methods.compute_masks(trained, x, ["gradient", "from_elsewhere"])
+    with pytest.raises(SanityCheckError, match="torch_only runs on PyTorch models only"):
+        methods.resolve_settings(trained, ["torch_only"])
+    with pytest.raises(SanityCheckError, match="quantus_style needs the model's own framework model"):
+        methods.resolve_settings(trained, ["quantus_style"])
+
+
+# ------------------------------------------------------------------------------------ conventions
+def test_pair_convention_equals_pair_called_directly(trained, x, registered):
+    import saliency.core as sc
+
+    registered("pair_ig", sc.IntegratedGradients, defaults={"x_steps": 7, "batch_size": 7})
+    registered("pair_gradcam", sc.GradCam(), needs=("conv_layer",), defaults={"three_dims": True}, convention="pair")
+    assert methods.registry.get_spec("pair_ig").convention == "pair"   # found by its GetMask
+    classes = trained.predict(x)
+    masks = methods.compute_masks(trained, x, ["pair_ig", "pair_gradcam"], classes=classes)
+    call, layered = trained.call_model_function(), trained.call_model_function(layer="hidden1")
+    for i, (image, c) in enumerate(zip(x, classes)):
+        np.testing.assert_array_equal(masks["pair_ig"][i], sc.IntegratedGradients().GetMask(
+            image, call, {"class_idx": int(c)}, x_steps=7, batch_size=7))
+        np.testing.assert_array_equal(masks["pair_gradcam"][i], sc.GradCam().GetMask(
+            image, layered, {"class_idx": int(c)}, three_dims=True)[..., :1])   # one map, in the image's channel
+    assert masks["pair_gradcam"].any() and masks["pair_ig"].any()
+
+
+def test_quantus_convention_gets_the_torch_module_in_nchw_and_equals_the_direct_call(registered):
+    torch = pytest.importorskip("torch")
+    from sanity_checks.loading import load_model
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 6 * 5, 3))
+    model = load_model(net, input_shape=(6, 5, 3))
+    seen = []
+
+    def explain(model, inputs, targets, **kwargs):   # Quantus' explain_func: the user's module, numpy NCHW
+        seen.append((type(model), inputs.shape, kwargs))
+        x = torch.tensor(inputs, requires_grad=True)
+        model(x)[torch.arange(len(x)), torch.as_tensor(targets)].sum().backward()
+        return (x.grad * kwargs["scale"]).numpy()
+
+    registered("quantus_gradient", explain, convention="quantus", defaults={"scale": 2.0})
+    images = np.random.default_rng(0).random((4, 6, 5, 3), dtype=np.float32)
+    classes = np.array([0, 2, 1, 2])
+    masks = methods.compute_masks(model, images, ["quantus_gradient", "gradient"], classes=classes)
+    assert seen[0] == (torch.nn.Sequential, (4, 3, 6, 5), {"scale": 2.0})
+    direct = explain(model.framework_model(), np.ascontiguousarray(images.transpose(0, 3, 1, 2)), classes, scale=2.0)
+    np.testing.assert_array_equal(masks["quantus_gradient"], direct.transpose(0, 2, 3, 1))
+    np.testing.assert_allclose(masks["quantus_gradient"], 2 * masks["gradient"], rtol=1e-5, atol=1e-7)
+    # a single-channel answer is copied into every channel, as PAIR's three_dims
+    registered("quantus_sum", lambda model, inputs, targets: inputs.sum(axis=1), convention="quantus")
+    summed = methods.compute_masks(model, images, ["quantus_sum"], classes=classes)["quantus_sum"]
+    np.testing.assert_allclose(summed, np.repeat(images.sum(axis=3, keepdims=True), 3, axis=3), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------ failures
+def test_a_failing_method_is_one_line_naming_it_and_the_image(trained, x, registered):
+    def raises_on_second(model, images, classes):
+        if np.allclose(images[0], x[1]):
+            raise ValueError("cannot explain\nthis one")
+        return model.input_gradients(images, classes)
+
+    registered("raises", raises_on_second)
+    registered("nan", lambda model, images, classes: np.full(images.shape, np.nan))
+    registered("flat", lambda model, images, classes: np.zeros(images.shape[:3]))
+    with pytest.raises(SanityCheckError, match=r"^method raises failed on image 11: ValueError: cannot explain this one$"):
+        methods.compute_masks(trained, x[1:2], ["gradient", "raises"], image_ids=[11])
+    with pytest.raises(SanityCheckError, match=r"^method nan failed on images 0, 1, 2: returned NaN or infinite values$"):
+        methods.compute_masks(trained, x, ["nan"])
+    with pytest.raises(SanityCheckError, match=r"returned masks of shape \(3, 12, 12\), not the images' \(3, 12, 12, 1\)"):
+        methods.compute_masks(trained, x, ["flat"])
+    with failures.collecting() as log:   # inside a run's task: recorded, zeros, the others go on
+        masks = methods.compute_masks(trained, x, ["gradient", "nan"])
+    assert log == [("nan", i, "returned NaN or infinite values") for i in range(3)]
+    assert not masks["nan"].any() and masks["gradient"].any()
+
+
+def test_the_report_leaves_failing_methods_out_once_and_keeps_the_others(trained, x, registered, tmp_path, capfd):
+    from sanity_checks import report
+
+    def raises_on_second(model, images, classes):
+        if np.allclose(images[0], x[1]):
+            raise ValueError("cannot explain this one")
+        return model.input_gradients(images, classes)
+
+    registered("raises", raises_on_second)
+    registered("nan", lambda model, images, classes: np.full(images.shape, np.nan))
+    settings = {check: {"methods": ["gradient", "raises", "nan"]} for check in ("mprt", "random_logit")}
+    report.run_report(trained, x[:2], [0, 1], tmp_path / "one", checks=["mprt", "random_logit"], settings=settings,
+                      progress=False, images_per_task=1)
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if "failed on" in line]
+    assert lines == ["note: method raises failed on image 1: ValueError: cannot explain this one (mprt, random_logit); "
+                     "it is left out of the results",
+                     "note: method nan failed on images 0, 1: returned NaN or infinite values (mprt, random_logit); "
+                     "it is left out of the results"]
+    rows = list(csv_rows(tmp_path / "one" / "mprt.csv"))
+    assert {r["method"] for r in rows} >= {"gradient"} and not {r["method"] for r in rows} & {"raises", "nan"}
+    # the same numbers as a run of the good method alone
+    alone = {check: {"methods": ["gradient"]} for check in ("mprt", "random_logit")}
+    report.run_report(trained, x[:2], [0, 1], tmp_path / "alone", checks=["mprt", "random_logit"], settings=alone,
+                      progress=False, images_per_task=1)
+    for name in ("mprt.csv", "random_logit.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes(), name
+
+
+# ------------------------------------------------------------------------------------ --method-module, end to end
+METHOD_MODULE = '''
+import os
+import time
+
+from sanity_checks.methods import register_method
+
+
+def gradient_squared(model, images, classes, power=2):
+    time.sleep(float(os.environ.get("SLOW_METHOD", "0")))
+    return model.input_gradients(images, classes) ** power
+
+
+register_method("gradient_squared", gradient_squared, label="Gradient squared", defaults={"power": 2})
+'''
+N_IMAGES = 5
+
+
+@pytest.fixture(scope="module")
+def user_run(tmp_path_factory, trained):   # noqa: F811
+    folder = tmp_path_factory.mktemp("user_method")
+    (folder / "my_methods.py").write_text(METHOD_MODULE)
+    trained.save(folder / "mlp.npz")
+    np.save(folder / "images.npy", bars(N_IMAGES, 1)[0])
+    command = [sys.executable, str(REPO / "src" / "run_model_randomization.py"), "--model", str(folder / "mlp.npz"),
+               "--npy", str(folder / "images.npy"), "--images", str(N_IMAGES), "--eval-images", "0", "--threads", "1",
+               "--method-module", str(folder / "my_methods.py"), "--methods", "gradient", "gradient_squared",
+               "--images-per-task", "1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    serial = folder / "serial"
+    done = subprocess.run(command + ["--out", str(serial)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder, command, env, serial
+
+
+def same_outputs(a, b):
+    for name in ("results.csv", "summary.json", "mask_grid_abs.png", "curves_spearman_abs.png"):
+        assert (Path(a) / name).read_bytes() == (Path(b) / name).read_bytes(), name
+
+
+def test_a_method_module_runs_in_a_pool_of_two_to_the_serial_bytes(user_run):
+    folder, command, env, serial = user_run
+    assert "Gradient squared" in (serial / "summary.json").read_text() or "gradient_squared" in \
+        (serial / "results.csv").read_text()
+    done = subprocess.run(command + ["--out", str(folder / "pool"), "--workers", "2"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    same_outputs(folder / "pool", serial)
+
+
+def test_a_killed_run_with_a_method_module_resumes_to_the_serial_bytes_and_refuses_another_version(user_run):
+    folder, command, env, serial = user_run
+    out = folder / "killed"
+    process = subprocess.Popen(command + ["--out", str(out)], env={**env, "SLOW_METHOD": "0.1"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while len(list((out / "parts").glob("images-*.npz")) if (out / "parts").exists() else []) < 1:
+        assert process.poll() is None and time.time() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert len(list((out / "parts").glob("images-*.npz"))) < N_IMAGES, "the run was not killed mid-run"
+    done = subprocess.run(command + ["--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    same_outputs(out, serial)
+    # another version of the module: refused like any other changed setting
+    changed = folder / "my_methods.py"
+    changed.write_text(METHOD_MODULE + "\n# edited\n")
+    try:
+        done = subprocess.run(command + ["--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        changed.write_text(METHOD_MODULE)
+    assert done.returncode != 0 and "holds a run with another method_modules" in done.stderr
