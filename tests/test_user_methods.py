@@ -186,7 +186,7 @@ def test_the_report_leaves_failing_methods_out_once_and_keeps_the_others(trained
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes(), name
 
 
-# ------------------------------------------------------------------------------------ --method-module, end to end
+# ------------------------------------------------------------------------------------ a method module, end to end
 METHOD_MODULE = '''
 import os
 import time
@@ -204,58 +204,58 @@ register_method("gradient_squared", gradient_squared, label="Gradient squared", 
 N_IMAGES = 5
 
 
-@pytest.fixture(scope="module")
-def user_run(tmp_path_factory, trained):   # noqa: F811
-    folder = tmp_path_factory.mktemp("user_method")
-    (folder / "my_methods.py").write_text(METHOD_MODULE)
-    trained.save(folder / "mlp.npz")
-    np.save(folder / "images.npy", bars(N_IMAGES, 1)[0])
-    command = [sys.executable, str(REPO / "src" / "run_model_randomization.py"), "--model", str(folder / "mlp.npz"),
-               "--npy", str(folder / "images.npy"), "--images", str(N_IMAGES), "--eval-images", "0", "--threads", "1",
-               "--method-module", str(folder / "my_methods.py"), "--methods", "gradient", "gradient_squared",
-               "--images-per-task", "1"]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    serial = folder / "serial"
-    done = subprocess.run(command + ["--out", str(serial)], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return folder, command, env, serial
+def cascade(folder, out, workers=1):
+    """A cascading randomization of the saved numpy MLP with the module's method, as the runner builds it
+    (without TensorFlow: the pool's workers start in seconds); its merged result."""
+    from sanity_checks import loading, runs
+    from sanity_checks.experiments import jobs
+    from sanity_checks.randomize import Strategy
+
+    folder = Path(folder)
+    user_module.load_method_module(str(folder / "my_methods.py"))
+    model = loading.load_model(str(folder / "mlp.npz"))
+    images = np.load(folder / "images.npy")
+    job = jobs.model_randomization_job(
+        model, str(folder / "mlp.npz"), images, runs_=[(None, "cascading", Strategy())], blocks=None,
+        order="top-down", methods=["gradient", "gradient_squared"], metrics=None, seed=0, fixed_class=False,
+        method_settings=None, eval_images=0, data_root=str(folder), image_dir=None, images_per_task=1,
+        user_images={"npy": str(folder / "images.npy")})
+    backend = runs.Pool(job.work, workers, threads=1) if workers > 1 else None
+    return runs.run(job, str(out), backend, progress=False)[0]
 
 
-def same_outputs(a, b):
-    for name in ("results.csv", "summary.json", "mask_grid_abs.png", "curves_spearman_abs.png"):
-        assert (Path(a) / name).read_bytes() == (Path(b) / name).read_bytes(), name
+def result_bytes(result):
+    return ([(r["method"], r["step"], r["image"], r["metric"], np.float64(r["value"]).tobytes()) for r in result.rows],
+            {step: {m: v.tobytes() for m, v in masks.items()} for step, masks in result.masks.items()})
 
 
-def test_a_method_module_runs_in_a_pool_of_two_to_the_serial_bytes(user_run):
-    folder, command, env, serial = user_run
-    assert "Gradient squared" in (serial / "summary.json").read_text() or "gradient_squared" in \
-        (serial / "results.csv").read_text()
-    done = subprocess.run(command + ["--out", str(folder / "pool"), "--workers", "2"], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    same_outputs(folder / "pool", serial)
+def test_a_method_module_runs_in_a_pool_of_two_killed_resumed_to_the_serial_bytes(trained, tmp_path):
+    """The pool's workers import the module the run records; killed, the run resumes from the parts the pool
+    wrote, to the serial run's bytes; another version of the module is refused like any changed setting."""
+    from sanity_checks import runs
 
-
-def test_a_killed_run_with_a_method_module_resumes_to_the_serial_bytes_and_refuses_another_version(user_run):
-    folder, command, env, serial = user_run
-    out = folder / "killed"
-    process = subprocess.Popen(command + ["--out", str(out)], env={**env, "SLOW_METHOD": "0.1"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while len(list((out / "parts").glob("images-*.npz")) if (out / "parts").exists() else []) < 1:
+    (tmp_path / "my_methods.py").write_text(METHOD_MODULE)
+    trained.save(tmp_path / "mlp.npz")
+    np.save(tmp_path / "images.npy", bars(N_IMAGES, 1)[0])
+    script = (f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r}); from test_user_methods import cascade; "
+              f"cascade({str(tmp_path)!r}, {str(tmp_path / 'pool')!r}, workers=2)")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "SLOW_METHOD": "0.05"}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    parts, deadline = tmp_path / "pool" / "parts", time.time() + 300
+    while len(list(parts.glob("images-*.npz")) if parts.exists() else []) < 1:
         assert process.poll() is None and time.time() < deadline, process.communicate()[1][-3000:]
         time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)   # the pool's workers follow their parent
     process.wait()
-    assert len(list((out / "parts").glob("images-*.npz"))) < N_IMAGES, "the run was not killed mid-run"
-    done = subprocess.run(command + ["--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    same_outputs(out, serial)
-    # another version of the module: refused like any other changed setting
-    changed = folder / "my_methods.py"
-    changed.write_text(METHOD_MODULE + "\n# edited\n")
+    assert 1 <= len(list(parts.glob("images-*.npz"))) < N_IMAGES, "the run was not killed mid-run"
     try:
-        done = subprocess.run(command + ["--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+        serial = cascade(tmp_path, tmp_path / "serial")
+        assert serial.methods == ["gradient", "gradient_squared"]
+        assert result_bytes(cascade(tmp_path, tmp_path / "pool")) == result_bytes(serial)   # resumed
+        user_module.unload_all()
+        (tmp_path / "my_methods.py").write_text(METHOD_MODULE + "\n# edited\n")
+        with pytest.raises(runs.RunError, match="holds a run with another method_modules"):
+            cascade(tmp_path, tmp_path / "pool")
     finally:
-        changed.write_text(METHOD_MODULE)
-    assert done.returncode != 0 and "holds a run with another method_modules" in done.stderr
+        user_module.unload_all()
