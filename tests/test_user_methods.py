@@ -259,3 +259,23 @@ def test_a_method_module_runs_in_a_pool_of_two_killed_resumed_to_the_serial_byte
             cascade(tmp_path, tmp_path / "pool")
     finally:
         user_module.unload_all()
+
+
+def test_readme_own_method_example_works_in_a_fresh_folder(tmp_path):
+    """The README's 'Your own method': its module and commands, pasted into a folder holding src/ and data/."""
+    import re
+
+    section = (REPO / "README.md").read_text().split("## Your own method\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    commands = re.search(r"```bash\n(.*?)```", section, re.S).group(1).strip().splitlines()
+    assert len(code.strip().splitlines()) <= 11 and len(commands) == 2
+    (tmp_path / code.splitlines()[0].split()[1].rstrip(":")).write_text(code)   # "# my_methods.py: ..."
+    os.symlink(REPO / "src", tmp_path / "src")
+    os.symlink(REPO / "data", tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for command in commands:
+        command = f"{sys.executable} {command.split(' ', 1)[1]}"   # .venv/bin/python: the interpreter running the tests
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+    report = (tmp_path / "results" / "my_method_report" / "report.md").read_text()
+    assert "| Abs. Gradient⊙Input |" in report and "| Gradient |" in report
