@@ -184,6 +184,38 @@ def test_the_report_leaves_failing_methods_out_once_and_keeps_the_others(trained
                       progress=False, images_per_task=1)
     for name in ("mprt.csv", "random_logit.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "alone" / name).read_bytes(), name
+    # resumed from the parts on disk: the same lines, the same files
+    report.run_report(trained, x[:2], [0, 1], tmp_path / "one", checks=["mprt", "random_logit"], settings=settings,
+                      progress=False, images_per_task=1)
+    assert [line for line in capfd.readouterr().err.splitlines() if "failed on" in line] == lines
+    assert (tmp_path / "one" / "mprt.csv").read_bytes() == (tmp_path / "alone" / "mprt.csv").read_bytes()
+
+
+def test_the_randomization_runners_leave_a_failing_method_out_and_keep_the_others(trained, x, registered, tmp_path,
+                                                                                  capfd):
+    from sanity_checks import runs
+    from sanity_checks.experiments import jobs
+    from sanity_checks.randomize import Strategy
+
+    registered("nan", lambda model, images, classes: np.full(images.shape, np.nan))
+    trained.save(tmp_path / "mlp.npz")
+    np.save(tmp_path / "images.npy", x)
+
+    def cascade(methods_, out):
+        job = jobs.model_randomization_job(
+            trained, str(tmp_path / "mlp.npz"), x, runs_=[(None, "cascading", Strategy())], blocks=None,
+            order="top-down", methods=methods_, metrics=None, seed=0, fixed_class=False, method_settings=None,
+            eval_images=0, data_root=str(tmp_path), image_dir=None, images_per_task=2,
+            user_images={"npy": str(tmp_path / "images.npy")})
+        return runs.run(job, str(out), progress=False)[0]
+
+    result = cascade(["nan", "gradient"], tmp_path / "with")
+    assert [line for line in capfd.readouterr().err.splitlines() if "failed on" in line] == [
+        "note: method nan failed on images 0, 1, 2: returned NaN or infinite values; it is left out of the results"]
+    alone = cascade(["gradient"], tmp_path / "alone")
+    assert result.methods == alone.methods == ["gradient"] and result.rows == alone.rows
+    np.testing.assert_array_equal(result.masks[result.steps[-1].label]["gradient"],
+                                  alone.masks[alone.steps[-1].label]["gradient"])
 
 
 # ------------------------------------------------------------------------------------ a method module, end to end
