@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: The wrapped libraries' methods (PAIR's XRAI, Guided IG, Blur IG; Captum; Zennit), registered as built-ins run
-#: only when named. At merge: ``from .<the wrappers' module> import LIBRARY_METHODS`` in place of this line.
-LIBRARY_METHODS = ()
+#: only when named (the list imports no framework; a missing library is refused at use with its install line).
+from .library_methods import LIBRARY_METHODS  # noqa: E402
 for _spec in LIBRARY_METHODS:
     register_builtin(**_spec, default=False)
