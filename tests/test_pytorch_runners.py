@@ -186,3 +186,21 @@ def test_data_randomization_takes_the_random_label_models_own_weights(user_files
     assert len(values) == 2 and max(values) < 0.99   # two different models, not the true-label model twice
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert record["settings"]["random_loading"]["weights"].endswith("other.pt")
+
+
+def test_the_libraries_methods_go_through_every_check_of_the_report(user_files, tmp_path):
+    """Captum's, Zennit's and PAIR's methods by name on a user's PyTorch model: a row of their own in every check."""
+    out = tmp_path / "report"
+    done = run("sanity_report.py", "--model", f"{user_files / 'my_net.py'}:make_model", "--weights",
+               user_files / "weights.pt", "--npy", user_files / "images.npy", "--images", 2, "--quick",
+               "--smprt-samples", 2, "--deletion-steps", 4, "--threads", 1, "--out", out,
+               "--methods", "captum_deeplift", "zennit_epsilon_plus", "blur_ig")
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (out / "report.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| method |"))
+    checks = len(header.strip("|").split("|")) - 1
+    for name in ("captum_deeplift", "zennit_epsilon_plus", "blur_ig"):
+        from sanity_checks.methods import method_label
+        row = next(line for line in text.splitlines() if line.startswith(f"| {method_label(name)} |"))
+        assert len(row.strip("|").split("|")) - 1 == checks
+        assert "not run" not in row.lower()

@@ -38,6 +38,11 @@ x, classes, layer)``
 ``close()``                     free what the engine holds (sessions, buffers)
 ==============================  ======================================================================
 
+An engine whose model is a framework's own object may also hand it over, for methods written against that
+framework (the Quantus convention, ``methods.conventions``): ``framework`` names it ('pytorch'),
+``framework_layout`` says the layout its inputs take ('NCHW') and ``framework_model()`` returns it, holding
+the weights the model holds now (randomized ones during a randomization).
+
 :class:`Model` derives the rest from these: ``check_images``, ``check_classes``, ``predict``,
 ``accuracy``, PAIR's ``call_model_function`` and the context-manager protocol.
 """
@@ -121,6 +126,9 @@ class Model(ABC):
     #: True when the model has no activation that guided backprop gates (no ReLU family: swish, GELU,
     #: hard-swish, ...): Guided BackProp then equals Gradient, and the report says so instead of judging it.
     guided_equals_gradient: bool = False
+    #: The framework whose model ``framework_model()`` hands over (None: none), and its input layout.
+    framework: Optional[str] = None
+    framework_layout: str = "NHWC"
 
     # ------------------------------------------------------------------ what an engine implements
     @abstractmethod
@@ -162,6 +170,12 @@ class Model(ABC):
 
     def close(self):
         """Free what the engine holds."""
+
+    def framework_model(self):
+        """The framework's own model, with the weights this model holds now (see the module docstring)."""
+        from .errors import UnsupportedError
+        raise UnsupportedError(f"{self.architecture.name} has no framework model to hand to a method written for "
+                               f"one (the Quantus convention runs on PyTorch models)")
 
     # ------------------------------------------------------------------ derived from the above
     def check_images(self, x):

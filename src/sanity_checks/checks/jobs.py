@@ -25,6 +25,7 @@ import numpy as np
 from .. import runs
 from ..experiments.inputs import ModelAndImages, absolute_paths, identity
 from ..loading import model_reference
+from ..methods import failures, user_module
 from .common import COLUMNS, CheckError, CheckResult
 
 #: Images per task by default: each check pays a fixed cost per task (a randomizer, the shifted
@@ -99,11 +100,14 @@ class ChecksRunner:
             prefix = f"{check}/"
             start = time.perf_counter()
             try:
-                result = CHECKS[check].run(self.model, images, ids, seed=c["seed"],
-                                           settings=c["check_settings"].get(check))
+                with failures.collecting() as log:
+                    result = CHECKS[check].run(self.model, images, ids, seed=c["seed"],
+                                               settings=c["check_settings"].get(check))
             except CheckError as err:   # e.g. input invariance on a first layer without a bias
                 out[prefix + "skipped"] = _text(str(err))
                 continue
+            if log:   # a method that failed at run time: left out at the merge
+                out[prefix + failures.KEY] = failures.to_array(log)
             out.update(rows_to_arrays(result.rows, prefix + "rows/"))
             out[prefix + "used"] = _text(json.dumps(jsonable(result.settings), sort_keys=True))
             out[prefix + "seconds"] = np.float64(time.perf_counter() - start)
@@ -115,6 +119,7 @@ class ChecksRunner:
 
 
 def checks_runner(config):
+    user_module.load_recorded(config)   # a worker: the user's methods before the checks resolve them
     return ChecksRunner(config)
 
 
@@ -139,6 +144,7 @@ class ChecksJob(runs.Job):
         # the distinct parts the merge reads, in image order
         used_parts = list({id(arrays): arrays for arrays, _ in by_image}.values())
         merged = Merged({})
+        failed = self._failed(used_parts)
         for check in self.config["checks"]:
             prefix = f"{check}/"
             skipped = [a for a in used_parts if prefix + "skipped" in a]
@@ -147,10 +153,30 @@ class ChecksJob(runs.Job):
                 continue
             spec = CHECKS[check]
             used = spec.merged_settings([json.loads(_read_text(a[prefix + "used"])) for a in used_parts])
-            merged.results[check] = CheckResult(self._rows(by_image, ids, prefix, spec.row_group), used,
-                                                self._maps(by_image, prefix, used))
+            rows = [r for r in self._rows(by_image, ids, prefix, spec.row_group) if r["method"] not in failed]
+            maps = {k: v for k, v in self._maps(by_image, prefix, used).items() if k.split("|")[-1] not in failed}
+            if failed and "methods" in used:
+                used = {**used, "methods": [m for m in used["methods"] if m not in failed]}
+            merged.results[check] = CheckResult(rows, used, maps)
             merged.seconds[check] = float(sum(float(a[prefix + "seconds"]) for a in used_parts))
         return merged
+
+    def _failed(self, used_parts):
+        """The methods that failed in any check at any image, said once each (one line on stderr)."""
+        import sys
+        found = {}
+        for check in self.config["checks"]:
+            key = f"{check}/{failures.KEY}"
+            for method, (images, message) in failures.from_arrays(a[key] for a in used_parts if key in a).items():
+                known = found.setdefault(method, ([], message, []))
+                known[0].extend(images)
+                known[2].append(check)
+        order = [m for c in self.config["checks"] for m in self.config["check_settings"].get(c, {}).get("methods") or ()]
+        for method in sorted(found, key=lambda m: (order.index(m) if m in order else len(order), m)):
+            images, message, checks = found[method]
+            print(f"note: {failures.describe({method: (images, message)}, ' (' + ', '.join(checks) + ')')[0]}",
+                  file=sys.stderr)
+        return set(found)
 
     @staticmethod
     def _rows(by_image, ids, prefix, group):
@@ -183,7 +209,7 @@ class ChecksJob(runs.Job):
 
 def _config(checks, seed, check_settings, image_ids, **inputs):
     return {**inputs, "n_images": len(image_ids), "image_ids": [int(i) for i in image_ids], "checks": list(checks),
-            "seed": int(seed), "check_settings": jsonable(check_settings or {})}
+            "seed": int(seed), "check_settings": jsonable(check_settings or {}), **user_module.run_config()}
 
 
 def checks_job(model, model_folder, data, *, checks, seed, check_settings, data_root, image_dir=None,

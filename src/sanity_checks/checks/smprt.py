@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import metrics as metrics_module
 from ..by_image import predicted_classes
+from ..methods import failures
 from ..random_streams import draw_rng
 from ..randomize import Randomizer, Strategy
 from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
@@ -42,8 +43,9 @@ def averaged_maps(model, images, ids, methods, classes, seed, s, state):
     copies = noisy_copies(images, ids, seed, n, float(s["noise_level"]))
     # each copy's own id for the input-noise control: depends on (image id, copy) only
     copy_ids = (np.repeat(ids, n) * n + np.tile(np.arange(n), len(ids)))
-    masks = maps_with_controls(model, copies, copy_ids, methods, np.repeat(classes, n), seed, s["method_settings"],
-                               state=state, rows_per_image=n)
+    with failures.rows_of_images(lambda copy_id: copy_id // n):   # a failing method names the image, not the copy
+        masks = maps_with_controls(model, copies, copy_ids, methods, np.repeat(classes, n), seed,
+                                   s["method_settings"], state=state, rows_per_image=n)
     out = {k: v.reshape((len(images), n) + v.shape[1:]).mean(axis=1, dtype=np.float64).astype(np.float32)
            for k, v in masks.items()}
     out[RANDOM] = random_maps(images.shape[1:], ids, seed, f"{NAME}/{state}")

@@ -27,6 +27,7 @@ def add_common_arguments(p):
                    help="index of the first test image (default 0: the original's first --images; e.g. 10 for "
                         "a second sample of the same size)")
     p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
+    add_method_module_argument(p)
     p.add_argument("--metrics", nargs="+", default=None,
                    help="spearman_abs, spearman_signed, ssim, hog (default: all that apply to the mask size)")
     p.add_argument("--seed", type=int, default=0, help="seed of the randomization and the methods' noise")
@@ -39,6 +40,20 @@ def add_common_arguments(p):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
                    help="change one method setting, e.g. --set smoothgrad.nsamples=100 "
                         "--set gradcam.resize=tf1_bilinear (repeatable; applied after --quick)")
+
+
+def add_method_module_argument(p):
+    p.add_argument("--method-module", dest="method_modules", action="append", default=[], metavar="FILE.py|MODULE",
+                   help="your own methods: a Python file or module whose import registers them with "
+                        "sanity_checks.methods.register_method (repeatable; imported by every worker; a run "
+                        "records its hash and refuses to resume with another version)")
+
+
+def load_method_modules(args):
+    """Import the --method-module modules (their methods are registered from then on), before any method is named."""
+    from ..methods.user_module import load_method_module
+    for name in getattr(args, "method_modules", None) or ():
+        load_method_module(name)
 
 
 def add_model_and_image_arguments(p, image_dir=True):

@@ -14,7 +14,7 @@ from ..methods import LABELS
 from ..randomize import Strategy
 from ..train import versions
 from .options import (add_common_arguments, add_model_and_image_arguments, add_run_arguments, eval_images_arg,
-                      method_settings, prepare_threads, run_job)
+                      load_method_modules, method_settings, prepare_threads, run_job)
 
 
 def model_randomization_main(argv=None):
@@ -55,6 +55,7 @@ def model_randomization_main(argv=None):
     if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
         p.error("--noise-levels must be >= 0")
     check_output_folder(args.out)
+    load_method_modules(args)
 
     prepare_threads(args)
     model = loading.load_from_args(args)
@@ -135,6 +136,7 @@ def data_randomization_main(argv=None):
     add_run_arguments(p)
     args = p.parse_args(argv)
     check_output_folder(args.out)
+    load_method_modules(args)
 
     prepare_threads(args)
     options = loading.options_from_args(args)

@@ -12,7 +12,7 @@ from ..report.about import describe_model
 def parser():
     """The command line of ``src/sanity_report.py``; each check's options come from its spec."""
     from ..checks import jobs
-    from .options import add_model_and_image_arguments, add_run_arguments
+    from .options import add_method_module_argument, add_model_and_image_arguments, add_run_arguments
 
     p = argparse.ArgumentParser(
         prog="sanity_report.py",
@@ -24,6 +24,7 @@ def parser():
                         "PyTorch model (my_net.py:make_model, torchvision:NAME; see --weights)")
     p.add_argument("--out", required=True, help="folder for report.md, figures and each check's results")
     p.add_argument("--methods", nargs="+", default=None, help="method names (default: all the model supports)")
+    add_method_module_argument(p)
     p.add_argument("--images", type=int, default=10, help="how many test images, from the first (default 10)")
     p.add_argument("--checks", nargs="+", default=None, help=f"checks to run (default all: {', '.join(CHECKS)})")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
@@ -57,6 +58,7 @@ def main(argv=None):
     checks = check_names(args.checks)
     parse_min_effect(args.min_effect)   # refused before any work
 
+    options.load_method_modules(args)
     method_settings = options.method_settings(args)
     prepare_threads(args)
     model = loading.load_from_args(args)

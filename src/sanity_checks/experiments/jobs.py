@@ -15,6 +15,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import runs
+from ..methods import failures, user_module
 from ..randomize import Randomizer, Strategy
 from . import data_randomization, model_randomization
 from ..loading import model_reference
@@ -41,6 +42,11 @@ class ModelRandomizationRunner(ModelAndImages):
         self.steps = [r.steps(mode, config["blocks"]) for r, (_, mode, _) in zip(self.randomizers, config["runs"])]
 
     def run_task(self, task):
+        with failures.collecting() as log:
+            out = self._run_task(task)
+        return {**out, failures.KEY: failures.to_array(log)} if log else out
+
+    def _run_task(self, task):
         c, out = self.config, {}
         if task.kind == "accuracy":
             eval_data = eval_subset(self.data[0], c["eval_images"])
@@ -65,6 +71,7 @@ class ModelRandomizationRunner(ModelAndImages):
 
 
 def model_randomization_runner(config):
+    user_module.load_recorded(config)   # a worker: the user's methods before the runner resolves them
     return ModelRandomizationRunner(config)
 
 
@@ -84,6 +91,16 @@ def _by_image(parts, n, name):
 def _first_image_part(parts):
     arrays, index = runs.parts_by_image(parts)[0]
     return arrays
+
+
+def _kept_methods(parts, methods):
+    """The methods that failed at no image (the others said, one line each, on stderr) and their positions."""
+    import sys
+    found = failures.from_arrays(arrays[failures.KEY] for _, arrays in parts.values() if failures.KEY in arrays)
+    for text in failures.describe(found, order=methods):
+        print(f"note: {text}", file=sys.stderr)
+    kept = [m for m in methods if m not in found]
+    return kept, [methods.index(m) for m in kept]
 
 
 class RandomizationJob(runs.Job):
@@ -107,18 +124,19 @@ class ModelRandomizationJob(RandomizationJob):
         """One RandomizationResult per run (noise level), as :func:`model_randomization.run` gives."""
         c, n = self.config, self.config["n_images"]
         first = _first_image_part(parts)
+        methods, keep = _kept_methods(parts, c["methods"])
         outcomes = []
         for r, ((level, mode, _), strategy, steps) in enumerate(zip(c["runs"], self.runner.strategies,
                                                                    self.runner.steps)):
             accuracy = parts[ACCURACY.key][1][f"accuracy_{r}"] if c["accuracy_images"] else None
-            settings = model_randomization.run_settings(steps, mode, c["order"], c["methods"], c["metrics"],
+            settings = model_randomization.run_settings(steps, mode, c["order"], methods, c["metrics"],
                                                         strategy, c["seed"], n, c["fixed_class"],
                                                         c["method_settings"], c["accuracy_images"], c["noise"],
                                                         c["image_ids"])
             outcomes.append(model_randomization.assemble(
-                steps, c["methods"], c["metrics"], settings, _by_image(parts, n, f"values_{r}"),
-                _by_image(parts, n, f"classes_{r}"), first[f"masks_{r}"], first["first_image"], accuracy, level,
-                c["image_ids"]))
+                steps, methods, c["metrics"], settings, _by_image(parts, n, f"values_{r}")[:, keep],
+                _by_image(parts, n, f"classes_{r}"), first[f"masks_{r}"][:, keep], first["first_image"], accuracy,
+                level, c["image_ids"]))
         return outcomes
 
 
@@ -148,7 +166,7 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
               "method_settings": method_settings or {}, "eval_images": eval_images, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
               "accuracy_images": 0 if eval_data is None else int(len(eval_data[1])),
-              "loading": loading or {}, "user_images": absolute_paths(user_images)}
+              "loading": loading or {}, "user_images": absolute_paths(user_images), **user_module.run_config()}
     runner = ModelRandomizationRunner(config, model, data)
     return ModelRandomizationJob("sanity_checks.experiments.jobs:model_randomization_runner", config, runner,
                                  images_per_task, identity=identity(model_folder, data, loading=loading))
@@ -163,6 +181,11 @@ class DataRandomizationRunner(ModelAndImages):
         self.random_model = random_model if random_model is not None else load_model_from(config, "random_model")
 
     def run_task(self, task):
+        with failures.collecting() as log:
+            out = self._run_task(task)
+        return {**out, failures.KEY: failures.to_array(log)} if log else out
+
+    def _run_task(self, task):
         c = self.config
         positions, ids, images = self.task_images(task)
         keep = 1 if positions[0] == 0 else 0
@@ -176,6 +199,7 @@ class DataRandomizationRunner(ModelAndImages):
 
 
 def data_randomization_runner(config):
+    user_module.load_recorded(config)
     return DataRandomizationRunner(config)
 
 
@@ -183,11 +207,12 @@ class DataRandomizationJob(RandomizationJob):
     def merge(self, parts):
         c, n = self.config, self.config["n_images"]
         first = _first_image_part(parts)
-        settings = data_randomization.run_settings(c["methods"], c["metrics"], c["seed"], n, c["method_settings"],
+        methods, keep = _kept_methods(parts, c["methods"])
+        settings = data_randomization.run_settings(methods, c["metrics"], c["seed"], n, c["method_settings"],
                                                    c["noise"], c["image_ids"])
-        return model_randomization.assemble(list(data_randomization.STEPS), c["methods"], c["metrics"], settings,
-                                            _by_image(parts, n, "values_0"), _by_image(parts, n, "classes_0"),
-                                            first["masks_0"], first["first_image"], image_ids=c["image_ids"])
+        return model_randomization.assemble(list(data_randomization.STEPS), methods, c["metrics"], settings,
+                                            _by_image(parts, n, "values_0")[:, keep], _by_image(parts, n, "classes_0"),
+                                            first["masks_0"][:, keep], first["first_image"], image_ids=c["image_ids"])
 
 
 def data_randomization_job(model, random_model, model_folder, random_folder, images, *, methods, metrics, seed,
@@ -206,7 +231,7 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
               "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,
               "first_image": int(first_image), "image_ids": list(range(first_image, first_image + len(images))),
-              "loading": loading or {}, "user_images": absolute_paths(user_images)}
+              "loading": loading or {}, "user_images": absolute_paths(user_images), **user_module.run_config()}
     if random_loading is not None:   # the random-label model's own options (a PyTorch model's weights)
         config["random_loading"] = random_loading
     runner = DataRandomizationRunner(config, model, random_model, data)

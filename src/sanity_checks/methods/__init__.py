@@ -9,7 +9,10 @@ generator with ``image_ids``; or a ``np.random.Generator``, default 0) and ``ima
 Modules: ``gradients`` (gradient, gradient_x_input, guided_backprop), ``integrated_gradients``,
 ``gradcam`` (gradcam, guided_gradcam), ``smoothing`` (smoothgrad, ig_smoothgrad, vargrad and the
 documented noise), ``baselines`` (edge), ``registry`` (names, labels, default settings),
-``compute`` (compute_masks: several methods sharing their common parts).
+``compute`` (compute_masks: several methods sharing their common parts), ``conventions`` (a user's
+method written as ours, as PAIR's or as Quantus'), ``failures`` (a method failing at run time).
+
+Your own method: :func:`register_method` (from the command line: ``--method-module FILE.py``).
 
 Results equal PAIR ``saliency`` 0.2.1's TF1 classes image by image (tests/test_methods.py), but
 images, noise samples and IG steps are stacked into few large session runs.
@@ -20,13 +23,20 @@ from .compute import compute_masks
 from .gradcam import gradcam, guided_gradcam
 from .gradients import gradient, gradient_x_input, guided_backprop
 from .integrated_gradients import integrated_gradients
-from .registry import (DEFAULT_SETTINGS, LABELS, METHODS, QUICK_SETTINGS, available_methods, get_method,
-                       method_label, method_settings, resolve_settings)
+from .registry import (DEFAULT_SETTINGS, LABELS, METHODS, NEEDS, QUICK_SETTINGS, available_methods, get_method,
+                       method_label, method_settings, register_builtin, register_method, resolve_settings,
+                       unregister_method)
 from .smoothing import ig_smoothgrad, smoothgrad, smoothing_noise, vargrad
 
 __all__ = [
-    "METHODS", "LABELS", "DEFAULT_SETTINGS", "QUICK_SETTINGS", "available_methods", "get_method", "method_label", "method_settings", "resolve_settings",
+    "register_method", "unregister_method", "NEEDS", "METHODS", "LABELS", "DEFAULT_SETTINGS", "QUICK_SETTINGS", "available_methods", "get_method", "method_label", "method_settings", "resolve_settings",
     "compute_masks", "resolve_classes", "smoothing_noise", "MethodError", "DegenerateMaskWarning",
     "gradient", "gradient_x_input", "integrated_gradients", "guided_backprop", "gradcam", "guided_gradcam",
     "smoothgrad", "ig_smoothgrad", "vargrad", "edge",
 ]
+
+#: The wrapped libraries' methods (PAIR's XRAI, Guided IG, Blur IG; Captum; Zennit), registered as built-ins run
+#: only when named (the list imports no framework; a missing library is refused at use with its install line).
+from .library_methods import LIBRARY_METHODS  # noqa: E402
+for _spec in LIBRARY_METHODS:
+    register_builtin(**_spec, default=False)

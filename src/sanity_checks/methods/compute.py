@@ -1,6 +1,7 @@
 """Several methods over one batch of images, sharing what they have in common."""
 import numpy as np
 
+from . import failures
 from .base import resolve_classes
 from .registry import available_methods, get_spec, method_settings, resolve_settings
 from .smoothing import noise_rng
@@ -34,6 +35,10 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
 
     The gradient (for Gradient⊙Input), guided backprop and GradCAM (for Guided GradCAM) are
     computed once per call and reused.
+
+    A method's own ``batch_size`` setting (PAIR's) is given instead of ``batch_size``. A method that raises, or returns masks of another shape or not finite, is a :class:`MethodError`
+    naming it and the image; inside a run's task (``failures.collecting``) it is recorded instead and its
+    masks of those images are zeros, so that the other methods go on.
     """
     if methods is None:
         names = available_methods(model)
@@ -46,6 +51,7 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
     if shared_rng is None:
         noise_rng(seed, 0)  # validates the seed
     memo = {}
+    ids = np.arange(len(x)) if image_ids is None else np.asarray(image_ids)
 
     def run(name, kwargs):
         spec = get_spec(name)
@@ -57,7 +63,13 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
         if spec.noisy:
             extra["seed"] = shared_rng if shared_rng is not None else seed
             extra["image_ids"] = image_ids
-        result = spec.function(model, x, classes, batch_size=batch_size, **kwargs, **extra)
+        try:
+            result = spec.function(model, x, classes, **{"batch_size": batch_size, **kwargs}, **extra)
+        except Exception as err:   # a user's method may raise anything: one line, the others go on
+            failures.failed(name, ids, f"{type(err).__name__}: {' '.join(str(err).split())}"[:300])
+            result = np.zeros(x.shape, np.float32)
+        else:
+            result = failures.check(name, result, x.shape, ids)
         if key is not None:
             memo[key] = result
         return result

@@ -1,63 +1,151 @@
-"""The methods by name: their functions, figure labels, the original's settings, and which
-models can run them.
+"""The methods by name: one registry, filled by :func:`register_method` (the built-ins are registered the
+same way a user's method is), and everything read from it live: functions, figure labels, default
+settings, what a model needs to run a method.
 """
+import importlib.util
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .base import MethodError
 from .baselines import edge
+from .conventions import CONVENTIONS, adapt
 from .gradcam import gradcam, guided_gradcam
 from .gradients import gradient, gradient_x_input, guided_backprop
 from .integrated_gradients import integrated_gradients
 from .smoothing import ig_smoothgrad, smoothgrad, vargrad
 
+#: What a method may need of a model: a convolutional layer to read (GradCAM-type), or the PyTorch engine.
+NEEDS = ("conv_layer", "pytorch")
+
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One method: ``function(model, images, classes=None, *, batch_size=None, **defaults)``.
+    """One method: ``function(model, images, classes=None, *, batch_size=None, **defaults)`` (the
+    registered function adapted from its ``convention``; ``source`` is what was registered).
 
     ``parts``: (keyword, method, settings passed on) for masks it is made of, so that
     :func:`~sanity_checks.methods.compute_masks` computes a shared gradient, guided backprop or
-    GradCAM once. ``noisy`` methods also take ``seed``.
+    GradCAM once. ``noisy`` methods also take ``seed`` and ``image_ids``. ``library``: the pip
+    requirement it comes from (None: this package). ``default``: run when no methods are named.
     """
 
     name: str
     label: str
     function: Callable
     defaults: dict = field(default_factory=dict)
-    needs_conv_layer: bool = False
+    needs: tuple = ()
     noisy: bool = False
     parts: tuple = ()
+    convention: str = "ours"
+    library: str = None
+    builtin: bool = False
+    default: bool = True
+    source: object = None
+
+    @property
+    def needs_conv_layer(self):
+        return "conv_layer" in self.needs
 
 
-_SPECS = (
-    MethodSpec("gradient", "Gradient", gradient),
-    MethodSpec("gradient_x_input", "Gradient⊙Input", gradient_x_input,
-               parts=(("gradient_masks", "gradient", ()),)),
-    MethodSpec("integrated_gradients", "Integrated Gradients", integrated_gradients,
-               {"x_steps": 50, "baseline": None}),
-    MethodSpec("guided_backprop", "Guided BackProp", guided_backprop),
-    MethodSpec("gradcam", "GradCAM", gradcam, {"layer": None, "resize": "skimage"}, needs_conv_layer=True),
-    MethodSpec("guided_gradcam", "Guided GradCAM", guided_gradcam, {"layer": None, "resize": "skimage"},
-               needs_conv_layer=True,
-               parts=(("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer", "resize")))),
-    MethodSpec("smoothgrad", "SmoothGrad", smoothgrad,
-               {"stdev_spread": 0.15, "nsamples": 50, "magnitude": False}, noisy=True),
-    MethodSpec("ig_smoothgrad", "IG-SmoothGrad", ig_smoothgrad,
-               {"stdev_spread": 0.15, "nsamples": 25, "magnitude": False, "x_steps": 50, "baseline": None},
-               noisy=True),
-    MethodSpec("vargrad", "VarGrad", vargrad, {"stdev_spread": 0.15, "nruns": 25}, noisy=True),
-    MethodSpec("edge", "Edge detector", edge),
-)
+_REGISTRY = {}   # name -> MethodSpec, in registration order
 
-SPECS = {spec.name: spec for spec in _SPECS}
+
+def register_method(name, function, label=None, defaults=None, needs=(), convention=None, *, noisy=False,
+                    library=None, parts=(), default=True, builtin=False):
+    """Register an explanation method under ``name``; it is then a method like the built-in ones (in
+    ``--methods``, every runner and check, figures with its ``label``). Returns its :class:`MethodSpec`.
+
+    ``convention`` says how ``function`` is called (:mod:`~sanity_checks.methods.conventions`):
+    'ours' ``function(model, images, classes, **settings)`` on the model contract, (N, H, W, C) masks;
+    'pair' a PAIR ``saliency.core.CoreSaliency`` subclass or instance; 'quantus' an
+    ``explain_func(model=, inputs=, targets=, **settings)`` given the user's own framework model; by default
+    'pair' for an object with ``GetMask``, else 'ours'.
+    ``defaults``: its settings, each changeable with ``--set NAME.SETTING=VALUE``. ``needs``: of
+    :data:`NEEDS`. ``library``: the pip requirement it needs (refused with the install line when it is
+    missing). Registering a name again replaces a user's method; a built-in one cannot be replaced.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+        raise MethodError(f"a method name is letters, digits, '_' and '-' (it is written NAME.SETTING), got {name!r}")
+    if name in _REGISTRY and _REGISTRY[name].builtin:
+        raise MethodError(f"{name!r} is a built-in method; register yours under another name")
+    needs = (needs,) if isinstance(needs, str) else tuple(needs or ())
+    unknown = [n for n in needs if n not in NEEDS]
+    if unknown:
+        raise MethodError(f"method {name}: unknown need(s) {', '.join(map(repr, unknown))}; valid: {', '.join(NEEDS)}")
+    if convention is None:
+        convention = "pair" if callable(getattr(function, "GetMask", None)) else "ours"
+    if convention not in CONVENTIONS:
+        raise MethodError(f"method {name}: unknown convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
+    defaults = dict(defaults or {})
+    spec = MethodSpec(name, str(label or name), adapt(name, function, convention, needs, builtin, defaults), defaults, needs,
+                      bool(noisy), tuple(parts), convention, library, bool(builtin), bool(default), function)
+    _REGISTRY[name] = spec
+    return spec
+
+
+def unregister_method(name):
+    """Remove a user's method (a test's, a notebook's); built-in methods stay."""
+    if name in _REGISTRY and _REGISTRY[name].builtin:
+        raise MethodError(f"{name!r} is a built-in method and cannot be removed")
+    _REGISTRY.pop(name, None)
+
+
+def register_builtin(**spec):
+    """Register one of the package's own methods (or a wrapped library's: its ``library`` is set)."""
+    spec.setdefault("default", spec.get("library") is None)
+    return register_method(**spec, builtin=True)
+
+
+for _name, _label, _function, _extra in (
+        ("gradient", "Gradient", gradient, {}),
+        ("gradient_x_input", "Gradient⊙Input", gradient_x_input, {"parts": (("gradient_masks", "gradient", ()),)}),
+        ("integrated_gradients", "Integrated Gradients", integrated_gradients,
+         {"defaults": {"x_steps": 50, "baseline": None}}),
+        ("guided_backprop", "Guided BackProp", guided_backprop, {}),
+        ("gradcam", "GradCAM", gradcam, {"defaults": {"layer": None, "resize": "skimage"}, "needs": ("conv_layer",)}),
+        ("guided_gradcam", "Guided GradCAM", guided_gradcam,
+         {"defaults": {"layer": None, "resize": "skimage"}, "needs": ("conv_layer",),
+          "parts": (("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer", "resize")))}),
+        ("smoothgrad", "SmoothGrad", smoothgrad,
+         {"defaults": {"stdev_spread": 0.15, "nsamples": 50, "magnitude": False}, "noisy": True}),
+        ("ig_smoothgrad", "IG-SmoothGrad", ig_smoothgrad,
+         {"defaults": {"stdev_spread": 0.15, "nsamples": 25, "magnitude": False, "x_steps": 50, "baseline": None},
+          "noisy": True}),
+        ("vargrad", "VarGrad", vargrad, {"defaults": {"stdev_spread": 0.15, "nruns": 25}, "noisy": True}),
+        ("edge", "Edge detector", edge, {})):
+    register_builtin(name=_name, label=_label, function=_function, **_extra)
+
+
+class _Live(Mapping):
+    """A read-only {name: value} view of the registry, read when used (a method registered later is in it)."""
+
+    def __init__(self, read):
+        self._read = read
+
+    def __getitem__(self, name):
+        return self._read(_REGISTRY[name])
+
+    def __iter__(self):
+        return iter(list(_REGISTRY))
+
+    def __len__(self):
+        return len(_REGISTRY)
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
+#: name -> MethodSpec.
+SPECS = _Live(lambda spec: spec)
 #: name -> function(model, images, classes=None, **settings) -> (N, H, W, C) float32 masks.
-METHODS = {spec.name: spec.function for spec in _SPECS}
+METHODS = _Live(lambda spec: spec.function)
 #: name -> label for figures.
-LABELS = {spec.name: spec.label for spec in _SPECS}
-#: name -> the original's settings (REFERENCE A2); copy before changing. GradCAM's resize is PAIR
-#: 0.2.1's ("skimage"); "tf1_bilinear" is the original's PAIR 0.0.4 upsampling.
-DEFAULT_SETTINGS = {spec.name: dict(spec.defaults) for spec in _SPECS}
+LABELS = _Live(lambda spec: spec.label)
+#: name -> default settings (the built-ins: the original's, REFERENCE A2); a copy at every read. GradCAM's resize
+#: is PAIR 0.2.1's ("skimage"); "tf1_bilinear" is the original's PAIR 0.0.4 upsampling.
+DEFAULT_SETTINGS = _Live(lambda spec: dict(spec.defaults))
 
 
 #: Few noise samples and integration steps: a smoke-test setting, not for numbers you report.
@@ -68,9 +156,9 @@ QUICK_SETTINGS = {"smoothgrad": {"nsamples": 5}, "vargrad": {"nruns": 5},
 def get_spec(name):
     """The :class:`MethodSpec` of ``name``; unknown names raise :class:`MethodError` listing the valid ones."""
     try:
-        return SPECS[name]
+        return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise MethodError(f"unknown method {name!r}; valid methods: {', '.join(SPECS)}") from None
+        raise MethodError(f"unknown method {name!r}; valid methods: {', '.join(_REGISTRY)}") from None
 
 
 def get_method(name):
@@ -83,14 +171,39 @@ def method_label(name):
     return get_spec(name).label
 
 
+def missing_library(name):
+    """The one-line refusal of a method whose library is not installed, or None."""
+    spec = get_spec(name)
+    if not spec.library:
+        return None
+    module = re.split(r"[<>=!~\[; ]", spec.library, maxsplit=1)[0].replace("-", "_")
+    if importlib.util.find_spec(module) is None:
+        return f"method {name} needs {spec.library}, which is not installed: pip install '{spec.library}'"
+    return None
+
+
+def unmet_need(model, name):
+    """Why ``model`` cannot run method ``name`` (a need it does not meet), or None."""
+    spec = get_spec(name)
+    if spec.needs_conv_layer and model.architecture.gradcam_layer is None:
+        return f"{name} needs a convolutional layer (GradCAM's), which {model.architecture.name} does not declare"
+    if "pytorch" in spec.needs and getattr(model, "framework", None) != "pytorch":
+        return f"{name} runs on PyTorch models only ({model.architecture.name} is not one)"
+    if spec.convention == "quantus" and getattr(model, "framework", None) is None:
+        return (f"{name} needs the model's own framework model (a torch.nn.Module), which "
+                f"{model.architecture.name} cannot hand over")
+    return None
+
+
 def supports(model, name):
     """Whether ``model`` can run method ``name`` (GradCAM needs the architecture's gradcam_layer)."""
-    return not get_spec(name).needs_conv_layer or model.architecture.gradcam_layer is not None
+    return unmet_need(model, name) is None
 
 
 def available_methods(model):
-    """Names of the methods ``model`` can run, in registry order (no GradCAM for the MLP)."""
-    return [name for name in SPECS if supports(model, name)]
+    """Names of the methods run when none are named: those registered as default that ``model`` can run,
+    in registry order (no GradCAM for the MLP; a library's methods only when named)."""
+    return [name for name, spec in _REGISTRY.items() if spec.default and supports(model, name)]
 
 
 #: Settings a method takes from another unless given its own: Guided GradCAM reads the layer GradCAM reads,
@@ -105,8 +218,9 @@ def resolve_settings(model, names, settings=None):
     own (``gradcam.layer`` is Guided GradCAM's layer too, unless ``guided_gradcam.layer`` is given).
 
     Refused before any work (:class:`MethodError`): an unknown method among ``names`` or among the
-    keys of ``settings`` ({method: {setting: value}}), an unknown setting, and a GradCAM-type method
-    (named or given settings) whose layer the model cannot give (none, unknown, or not (h, w, K)).
+    keys of ``settings`` ({method: {setting: value}}), an unknown setting, a method whose library is not
+    installed (the line names the install command) or that needs what the model lacks, and a GradCAM-type
+    method (named or given settings) whose layer the model cannot give (none, unknown, or not (h, w, K)).
     """
     from .gradcam import gradcam_layer
 
@@ -118,13 +232,18 @@ def resolve_settings(model, names, settings=None):
     resolved = {}
     for name in dict.fromkeys(list(names) + list(settings)):
         resolved[name] = method_settings(name, settings.get(name))
+        reason = missing_library(name) if name in names else None
+        if reason:
+            raise MethodError(reason)
         if get_spec(name).needs_conv_layer:
             gradcam_layer(model, resolved[name].get("layer"))
+        elif name in names and unmet_need(model, name):
+            raise MethodError(unmet_need(model, name))
     return {name: resolved[name] for name in names}
 
 
 def method_settings(name, overrides=None):
-    """The original's settings of ``name`` updated by ``overrides``; unknown keys raise MethodError."""
+    """The default settings of ``name`` updated by ``overrides``; unknown keys raise MethodError."""
     spec = get_spec(name)
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(spec.defaults))

@@ -9,14 +9,15 @@ check's merged tidy results, formats and judges them. ``src/sanity_report.py`` i
 
 Modules: ``about`` (the header and notes: the model, the images, too few images, Guided BackProp = Gradient),
 ``rules`` (the table's columns and minimum effects δ, from the checks' specs; the verdict rules),
-``judging`` (bootstrap intervals and verdicts), ``markdown`` (report.md), ``figures`` (the report's
-figures), ``outputs`` (every file a report writes, from the merged tasks), ``run`` (running the
-checks in this process, and what a run is asked: checks, settings, δ).
+``judging`` (bootstrap intervals and verdicts), ``markdown`` (report.md), ``html`` (report.html: report.md as
+one self-contained page), ``figures`` (the report's figures), ``outputs`` (every file a report writes, from
+the merged tasks), ``run`` (running the checks in this process, and what a run is asked: checks, settings, δ).
 """
 from ..checks import CHECKS, COLUMNS
 from ..checks.controls import CONTROLS, EDGE, INPUT_NOISE, RANDOM
 from .about import MIN_IMAGES, describe_model, header_line, notes
-from .figures import cascade_figure, map_pairs_figure, write_figures
+from .figures import cascade_figure, grid_figure, map_pairs_figure, write_figures
+from .html import write_html
 from .judging import (Cell, bootstrap_indices, column_values, combine, constant_images, judge, judge_all, logit_drop,
                       min_effects, with_constant_maps)
 from .markdown import format_cell, input_invariance_table, label, markdown_table, model_entropy_line, write_report
@@ -24,8 +25,9 @@ from .outputs import write_check, write_maps, write_outputs, write_rows
 from .rules import BOOTSTRAP_RESAMPLES, INVARIANCE_TOLERANCE, MIN_EFFECT, RULES, TABLE, Column, rules
 from .run import check_names, check_settings, describe_run, parse_min_effect, run_report
 
-__all__ = ["MIN_IMAGES", "describe_model", "header_line", "notes", "CHECKS", "COLUMNS", "CONTROLS", "EDGE", "INPUT_NOISE", "RANDOM",
-           "cascade_figure", "map_pairs_figure", "write_figures",
+__all__ = ["MIN_IMAGES", "describe_model", "header_line", "notes", "CHECKS", "COLUMNS", "CONTROLS", "EDGE",
+           "INPUT_NOISE", "RANDOM",
+           "cascade_figure", "grid_figure", "map_pairs_figure", "write_figures", "write_html",
            "Cell", "bootstrap_indices", "column_values", "combine", "constant_images", "judge", "judge_all", "logit_drop",
            "min_effects", "with_constant_maps",
            "format_cell", "input_invariance_table", "label", "markdown_table", "model_entropy_line", "write_report",

@@ -1,6 +1,6 @@
 """Everything a report writes into its folder: each check's files (CHECK.csv, CHECK.json,
-CHECK_maps.npz), then the figures, report.md and the report's settings in run.json, from the merged tasks
-of a run."""
+CHECK_maps.npz), then the figures, report.md, report.html and the report's settings in run.json, from the
+merged tasks of a run."""
 import csv
 import json
 import os
@@ -11,6 +11,7 @@ from ..checks import COLUMNS
 from ..checks.controls import CONTROLS
 from ..files import all_or_nothing, atomic_path, save_json
 from .figures import write_figures
+from .html import write_html
 from .markdown import _jsonable, write_report
 from .rules import MIN_EFFECT
 
@@ -80,5 +81,7 @@ def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_
         report_settings = {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
                            "min_effect": {**MIN_EFFECT, **(min_effect or {})}, "about": about or {}}
         write_settings(out, report_settings)
-        return write_report(out, rows, names, report_settings, header, seed, figures_written, merged.skipped,
-                            min_effect, about)
+        written = write_report(out, rows, names, report_settings, header, seed, figures_written, merged.skipped,
+                               min_effect, about)
+    write_html(out)   # from report.md and the figures, once they are in place
+    return written

@@ -41,6 +41,8 @@ class TorchModel(Model):
         quiet: no guided-coverage warning (copies made by the engine itself).
     """
 
+    framework, framework_layout = "pytorch", "NCHW"
+
     def __init__(self, module, input_shape, *, device=None, metadata=None, name=None, batch_size=64, quiet=False):
         import torch
 
@@ -163,6 +165,10 @@ class TorchModel(Model):
         finally:
             hook.remove()
         return np.concatenate(values).astype(np.float32), np.concatenate(grads).astype(np.float32)
+
+    def framework_model(self):
+        """The engine's copy of the module (eval mode), holding the weights set now."""
+        return self.module
 
     def parameters(self):
         return self._parameters
