@@ -177,6 +177,36 @@ def causes_table(rows):
     return "\n".join(lines)
 
 
+FIRST_COLUMN_VARIANTS = {
+    "original": "the original's re-draw (truncated normal 0.1, biases 0.1; own class)",
+    "std_0.01": "weights std 0.01 (the paper's appendix)",
+    "bias_0": "biases 0",
+    "normal": "weights N(0, 0.1), not truncated",
+    "shuffled": "the trained weights permuted",
+    "trained_class": "the trained model's class explained",
+    "shared": "diagnostic: every top weight 1 (the sum of the fc1 units)",
+    "random_vs_random": "diagnostic: two re-draws against each other"}
+
+
+def cnn_first_column_table(doc=os.path.join(REPO, "doc")):
+    """The CNN's first column under re-draws of the top layer (``doc/cnn_first_column.csv``, written by
+    ``bench/cnn_first_column.py``): per model, Gradient / SmoothGrad / Guided BackProp, mean over images
+    0-9 and over the draws."""
+    rows = pd.read_csv(os.path.join(doc, "cnn_first_column.csv"))
+    models = list(dict.fromkeys(rows.model))
+    head = "| top layer re-drawn as | " + " | ".join(
+        f"{m} ({int(rows[rows.model == m].steps.iloc[0]):,} steps, test {rows[rows.model == m].test_accuracy.iloc[0]:.3f})"
+        for m in models) + " |"
+    lines = [head, "|---|" + "---|" * len(models)]
+    for variant, label in FIRST_COLUMN_VARIANTS.items():
+        cells = []
+        for m in models:
+            r = rows[(rows.model == m) & (rows.variant == variant)].set_index("method")["mean"]
+            cells.append(" / ".join(f"{r[k]:.3f}" for k in ("gradient", "smoothgrad", "guided_backprop")))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def claims(rows):
     """{name: the number (or range) as the documents quote it}."""
     c = {}
@@ -275,6 +305,7 @@ QUOTES = [
     ("doc/RESULTS.md", "{data_table}"),
     ("doc/RESULTS.md", "{first_column_table}"),
     ("doc/RESULTS.md", "{causes_table}"),
+    ("doc/RESULTS.md", "{cnn_first_column_table}"),
     ("doc/RESULTS.md", "lowers Guided GradCAM by {tf1_lowers_gg} in every run (GradCAM by {tf1_lowers_gc})"),
     ("doc/RESULTS.md", "the ten runs give {gg_range} with the original's upsampling against {gg_sk_range}"),
     ("doc/RESULTS.md", "{gg_runs_above} of the {gg_runs} runs stay above the original's 0.282"),
@@ -316,7 +347,8 @@ def quotes(rows):
     """[(document, the sentence with its numbers filled in)]."""
     values = claims(rows)
     values.update(spread_table=spread_table(rows), data_table=data_table(rows),
-                  first_column_table=first_column_table(rows), causes_table=causes_table(rows))
+                  first_column_table=first_column_table(rows), causes_table=causes_table(rows),
+                  cnn_first_column_table=cnn_first_column_table())
     return [(doc, text.format(**values)) for doc, text in QUOTES]
 
 

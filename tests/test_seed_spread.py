@@ -187,3 +187,22 @@ def test_training_figure_from_the_csvs_counts_each_run_once(seed_spread, tmp_pat
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.250 | 0.130 | 0.050 |"
     path = seed_spread.training_figure(rows, str(tmp_path / "training.png"))
     assert Path(path).stat().st_size > 10_000
+
+
+def test_cnn_first_column_redraws_differ_in_one_thing_each():
+    """bench/cnn_first_column.py: each variant of the top layer changes only what it names."""
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("cnn_first_column", REPO / "bench" / "cnn_first_column.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    trained_w, trained_b = np.arange(20, dtype=np.float32).reshape(10, 2), np.array([3.0, 4.0], np.float32)
+    draw = {v: module.top_layer(v, trained_w, trained_b, module.rng_for(0, v, 0)) for v in module.VARIANTS}
+    w, b = draw["original"]
+    assert w.shape == (10, 2) and np.all(np.abs(w) <= 0.2) and np.all(b == 0.1)   # truncated at 2 std
+    assert np.all(np.abs(draw["std_0.01"][0]) <= 0.02) and np.all(draw["bias_0"][1] == 0)
+    assert sorted(draw["shuffled"][0].ravel()) == sorted(trained_w.ravel())
+    assert np.all(draw["shared"][0] == 1)
+    again = module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 0))
+    np.testing.assert_array_equal(again[0], w)                                    # seeded by what it is for
+    assert not np.array_equal(module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 1))[0], w)
