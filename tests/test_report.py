@@ -148,7 +148,8 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     assert cells[(EDGE, "input invariance")].verdict == "pass"
     assert cells[("gradient_x_input", "input invariance")].verdict == "fail"
     names = {p.name for p in out.iterdir()}
-    assert {"report.md", "cascading_curves.png", "random_logit_maps.png", "input_invariance_maps.png",
+    assert {"report.md", "report.html", "cascading_curves.png", "mask_grid.png", "random_logit_maps.png",
+            "input_invariance_maps.png",
             "mprt.csv", "mprt.json", "faithfulness.csv"} <= names
     # a second run finds every part done, computes nothing and writes the same report
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "parts").iterdir()}

@@ -28,15 +28,63 @@ def image_axes(axes, titles=None, fontsize=9):
 #: Line colours for methods: tab10 without its grey (kept for controls and baselines).
 METHOD_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
                  "tab:olive", "tab:cyan")
+#: Markers of methods beyond the nine colours (the tenth method: blue with squares, ...).
+METHOD_MARKERS = ("o", "s", "^", "D", "v")
+#: Controls and model-free baselines (edge detector, noise): greys and black, dashed or dotted, no markers,
+#: so that they never look like a method.
+CONTROL_COLORS = ("black", "dimgray", "darkgray")
+CONTROL_LINES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+
+
+#: Methods that ignore the model (``methods.baselines``): drawn as controls.
+MODEL_FREE = ("edge",)
 
 
 def method_styles(names):
-    """One distinct line style per name: the nine colours, then the same colours dashed, dotted, ...
-
-    Never grey or black, which the figures keep for controls (edge detector, random maps)."""
-    dashes = ("-", "--", ":", "-.")
-    return {name: dict(color=METHOD_COLORS[i % len(METHOD_COLORS)], ls=dashes[(i // len(METHOD_COLORS)) % len(dashes)])
+    """One distinct style per method: solid lines with markers, the nine colours, then the same colours
+    with other markers. Never grey, black or a broken line, which the figures keep for controls."""
+    return {name: dict(color=METHOD_COLORS[i % len(METHOD_COLORS)], ls="-", ms=3,
+                       marker=METHOD_MARKERS[(i // len(METHOD_COLORS)) % len(METHOD_MARKERS)])
             for i, name in enumerate(names)}
+
+
+def control_styles(names):
+    """One distinct style per control or baseline: greys and black, broken lines, no markers."""
+    return {name: dict(color=CONTROL_COLORS[i % len(CONTROL_COLORS)], ls=CONTROL_LINES[i % len(CONTROL_LINES)],
+                       lw=1.8, marker="")
+            for i, name in enumerate(names)}
+
+
+def line_styles(methods, controls):
+    """{name: plot keywords}: :func:`method_styles` for ``methods``, :func:`control_styles` for ``controls``."""
+    return {**method_styles(methods), **control_styles(controls)}
+
+
+def legend_apart(ax, controls, fontsize=7):
+    """Two legends right of ``ax``: the methods at the top, the controls (lines labelled with a label in
+    ``controls``) at the bottom, so that the two never mix; returns them."""
+    handles, labels = ax.get_legend_handles_labels()
+    legends = []
+    for title, is_control, loc, y in (("methods", False, "upper left", 1.0), ("controls", True, "lower left", 0.0)):
+        part = [(h, lab) for h, lab in zip(handles, labels) if (lab in controls) == is_control]
+        if part:
+            if legends:   # keep the previous one: ax.legend replaces the axes' legend
+                ax.add_artist(legends[-1])
+                legends[-1].set_clip_on(False)
+            legends.append(ax.legend(*zip(*part), title=title, fontsize=fontsize, title_fontsize=fontsize, loc=loc,
+                                     bbox_to_anchor=(1.02, y)))
+    return legends
+
+
+def state_ticks(ax, labels, most=30):
+    """Every model state on the x axis, its label on at most ``most`` of them (evenly, with the last)."""
+    from .figure_states import grid_states
+
+    x = np.arange(len(labels))
+    ax.set_xticks(x)
+    shown = set(grid_states(len(labels), most))
+    ax.set_xticklabels([lab if i in shown else "" for i, lab in enumerate(labels)], rotation=60, ha="right",
+                       fontsize=7)
 
 
 def training_curves(history, title=""):
@@ -88,10 +136,17 @@ def mask_grid(image, masks_by_step, step_labels, methods, labels=None, signed=Fa
 
     ``masks_by_step``: {step label: {method: mask (H, W, C)}}. Absolute masks are drawn in gray
     (``metrics.abs_norm``), signed ones diverging in blue-white-red (``metrics.diverging_norm``).
+    Of many states only about a dozen are shown, evenly spaced with the first and the last
+    (:func:`~sanity_checks.figure_states.grid_states`); the title says how many of how many.
     """
+    from .figure_states import grid_states
     from .metrics import abs_norm, diverging_norm
 
     labels = labels or {}
+    shown = grid_states(len(step_labels))
+    if len(shown) < len(step_labels):
+        title = f"{title} ({len(shown)} of {len(step_labels)} states)".strip()
+        step_labels = [step_labels[i] for i in shown]
     rows, cols = len(methods), len(step_labels) + 1
     fig, axes = plt.subplots(rows, cols, figsize=(1.15 * cols + 0.8, 1.15 * rows + 0.4), squeeze=False)
     for r, method in enumerate(methods):
@@ -118,19 +173,20 @@ def similarity_curves(summary, step_labels, methods, metric, labels=None, title=
     labels = labels or {}
     own_figure = ax is None
     if own_figure:
-        fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(step_labels) + 2), 3.6))
+        fig, ax = plt.subplots(figsize=(min(14, max(5, 0.45 * len(step_labels) + 2)), 3.6))
     x = np.arange(len(step_labels))
-    styles = method_styles([m for m in methods if m != "edge"])
+    controls = [m for m in methods if m in MODEL_FREE]
+    styles = line_styles([m for m in methods if m not in controls], controls)
     for method in methods:
         stats = [summary[method][s][metric] for s in step_labels]
         mean = np.array([s["mean"] for s in stats])
         std = np.array([s["std"] for s in stats])
-        style = styles.get(method, dict(color="black", ls="--"))   # the edge detector: a black dashed control
-        ax.plot(x, mean, marker="o", ms=3, label=labels.get(method, method), **style)
-        ax.fill_between(x, mean - std, mean + std, alpha=0.15, color=style["color"])
+        style = styles[method]
+        ax.plot(x, mean, label=labels.get(method, method), **style)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.15 if method not in controls else 0.08,
+                        color=style["color"])
     ax.axhline(0, color="gray", lw=0.5)
-    ax.set_xticks(x)
-    ax.set_xticklabels(step_labels, rotation=60, ha="right", fontsize=7)
+    state_ticks(ax, step_labels)
     ax.set_ylim(-1.05 if metric == "spearman_signed" else -0.1, 1.05)
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_title(title, fontsize=9)

@@ -6,6 +6,8 @@ For each order, the model goes through the cascade (original, then one more bloc
 trained model, per image and metric. The original state is computed once and shared by both
 orders; the class explained is the trained model's (fixed, as Hedström et al. 2023) unless
 ``fixed_class`` is False (then each state explains its own top class, as the original code did).
+The maps of the first images are kept at about a dozen states per order, evenly spaced with the
+first and the last (``figure_states``), for the mask grid.
 
 :func:`average_similarity` averages over the *randomized* states only: Quantus'
 ``return_average_correlation`` also averages in the original state, whose similarity with
@@ -15,10 +17,11 @@ import numpy as np
 
 from .. import metrics as metrics_module
 from ..by_image import predicted_classes
+from ..figure_states import grid_states
 from ..randomize import Randomizer, Strategy
 from .common import CheckResult, check_ids, maps_with_controls, merged_settings, method_names, row
 from .controls import EDGE, INPUT_NOISE
-from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, Option
+from .spec import RANDOMIZATION, CascadeFigure, CheckSpec, Column, GridFigure, Option
 
 NAME = "mprt"
 DEFAULTS = {"orders": ("top-down", "bottom-up"), "metrics": ("spearman_abs", "spearman_signed", "ssim"),
@@ -42,6 +45,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     for order in s["orders"]:
         randomizer = Randomizer(model, Strategy(s["randomization"]), seed=seed, order=order)
         steps = randomizer.steps("cascading", s["blocks"])
+        shown = set(grid_states(len(steps)))
         with randomizer:
             for index, step in randomizer.through(steps):
                 if index == 0 and reference is not None:
@@ -60,11 +64,35 @@ def run(model, images, image_ids, seed=0, settings=None):
                                             step_index=index))
                 if index == len(steps) - 1:
                     kept[f"{order}/randomized"] = {k: v[:s["keep_maps"]] for k, v in masks.items()}
+                if index in shown:
+                    kept[grid_key(order, index, step.label)] = {k: _grid_map(v[:s["keep_maps"]])
+                                                                for k, v in masks.items()}
     kept["original"] = {k: v[:s["keep_maps"]] for k, v in reference.items()}
     return CheckResult(rows, {**s, "orders": list(s["orders"]), "metrics": list(s["metrics"]), "methods": methods,
                               "seed": seed, "randomization_described": Strategy(s["randomization"]).describe(),
                               "blocks_top_down": list(model.architecture.block_names)},
-                       maps=_flatten(kept))
+                       maps={**_flatten(kept), "images": images[:s["keep_maps"]]})
+
+
+def grid_key(order, index, label):
+    """The prefix of the maps kept for the mask grid at state ``index`` (labelled ``label``) of ``order``."""
+    return f"grid/{order}/{index:04d} {label}"
+
+
+def parse_grid_key(prefix):
+    """(order, index, label) from a :func:`grid_key`, or None for another prefix."""
+    if not prefix.startswith("grid/"):
+        return None
+    order, rest = prefix[len("grid/"):].split("/", 1)
+    index, label = rest.split(" ", 1)
+    return order, int(index), label
+
+
+def _grid_map(maps):
+    """What the mask grid draws of (N, H, W, C) maps: (N, H, W) float16 absolute maps normalized to [0, 1]
+    (``metrics.abs_norm``), a quarter of the bytes of the maps at every shown state of a large model."""
+    return np.stack([metrics_module.abs_norm(m) for m in maps]).astype(np.float16) if len(maps) else \
+        np.zeros((0,) + maps.shape[1:3], np.float16)
 
 
 def _flatten(kept):
@@ -100,4 +128,4 @@ SPEC = CheckSpec(
     options=(RANDOMIZATION,
              Option("--blocks", "blocks", "randomization top-down/bottom-up: blocks to cascade through (default all; "
                                           "the last state randomizes all of them)", nargs="+")),
-    figures=(CascadeFigure("cascading_curves.png"),))
+    figures=(CascadeFigure("cascading_curves.png"), GridFigure("mask_grid.png")))

@@ -60,6 +60,14 @@ class CascadeFigure:
 
 
 @dataclass(frozen=True)
+class GridFigure:
+    """The paper's Figure 2 from the check's kept maps: per order, rows methods and controls, columns the
+    input then the model states kept for the grid (``grid/ORDER/INDEX LABEL|name`` arrays and ``images``)."""
+
+    file: str
+
+
+@dataclass(frozen=True)
 class MapFigure:
     """Maps side by side from the check's kept maps ("PREFIX|name" arrays and ``images``): per image the
     input, the ``left`` map and the ``right`` map of every method and control.
@@ -131,5 +139,5 @@ def settings_from_options(spec, args):
     return {option.setting: getattr(args, option.dest) for option in spec.options}
 
 
-__all__ = ["CascadeFigure", "CheckSpec", "Column", "MapFigure", "Option", "RANDOMIZATION", "command_line_options",
+__all__ = ["CascadeFigure", "CheckSpec", "Column", "GridFigure", "MapFigure", "Option", "RANDOMIZATION", "command_line_options",
            "settings_from_options"]

@@ -1,5 +1,6 @@
 """The main job behind ``make demo`` (``src/demo.py``): quick CNNs trained on the built-in default data,
-a first result and figures, then the cascading randomization and the data randomization test on them."""
+a first result and figures, then the cascading randomization, the data randomization test and a
+sanity-check report (report.md and report.html) on them."""
 import argparse
 import os
 
@@ -9,6 +10,11 @@ from ..demo import quick_model
 from ..loading import load_model
 from ..model import read_metadata
 from .randomization import data_randomization_main, model_randomization_main
+from .report import main as report_main
+
+#: The demo's report: a few images and methods with quick settings, so that ``make demo`` stays quick.
+REPORT_IMAGES = 6
+REPORT_METHODS = ("gradient", "smoothgrad", "gradient_x_input", "integrated_gradients", "guided_backprop")
 
 
 def parse_args(argv=None):
@@ -22,7 +28,8 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    """Quick models, then the cascading randomization and the data randomization test on them."""
+    """Quick models, then the cascading randomization, the data randomization test and a report on them;
+    returns the path of the report's page (report.html), printed last."""
     args = parse_args(argv)
     files.check_output_folder(args.out)
     folder = quick_model("cnn", args.data, args.models, args.retrain)
@@ -54,8 +61,16 @@ def main(argv=None):
     print("\n== data randomization test (true-label vs random-label CNN)")
     data_randomization_main(["--model", folder, "--random-model", random_folder, "--images", "10",
                              "--out", os.path.join(args.out, "data_randomization"), "--restart"])
+    print(f"\n== sanity-check report (every check against the controls; {REPORT_IMAGES} test images, quick method "
+          "settings: a first look)")
+    report_main(["--model", folder, "--out", os.path.join(args.out, "report"), "--images", str(REPORT_IMAGES),
+                 "--quick", "--smprt-samples", "3", "--deletion-steps", "10", "--methods", *REPORT_METHODS,
+                 "--restart"])
     acc = meta["accuracy"]
     print(f"\nquick CNN on {data.name}: test accuracy {acc['test']:.4f}; quick models are for a first look, "
           f"train the full ones with src/train_cnn_models.py (see README.md)")
-    print(f"figures and results: {os.path.abspath(args.out)}/ (cascading/, data_randomization/, "
+    print(f"figures and results: {os.path.abspath(args.out)}/ (cascading/, data_randomization/, report/, "
           f"{', '.join(os.path.basename(w) for w in written)})")
+    page = os.path.abspath(os.path.join(args.out, "report", "report.html"))
+    print(f"the report as one page (open it in a browser): {page}")
+    return page

@@ -1,5 +1,5 @@
 """Everything a report writes into its folder: each check's files (CHECK.csv, CHECK.json,
-CHECK_maps.npz), then the figures and report.md, from the merged tasks of a run."""
+CHECK_maps.npz), then the figures, report.md and report.html, from the merged tasks of a run."""
 import csv
 import os
 
@@ -9,6 +9,7 @@ from ..checks import COLUMNS
 from ..checks.controls import CONTROLS
 from ..files import all_or_nothing, atomic_path, save_json
 from .figures import write_figures
+from .html import write_html
 from .markdown import _jsonable, write_report
 from .rules import MIN_EFFECT
 
@@ -62,6 +63,8 @@ def write_outputs(out, merged, image_ids, seed=0, settings=None, header="", min_
                                      if r["method"] not in CONTROLS and r["method"] != "model_output"))
         names = methods + list(CONTROLS)
         figures_written = write_figures(out, rows, names, all_maps)
-        return write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
-                                               "min_effect": {**MIN_EFFECT, **(min_effect or {})}},
-                            header, seed, figures_written, merged.skipped, min_effect)
+        written = write_report(out, rows, names, {"seed": seed, "images": [int(i) for i in image_ids], "checks": used,
+                                                  "min_effect": {**MIN_EFFECT, **(min_effect or {})}},
+                               header, seed, figures_written, merged.skipped, min_effect)
+    write_html(out)   # from report.md and the figures, once they are in place
+    return written
