@@ -15,16 +15,18 @@ MACHINE_LOCAL = re.compile(r"(?<![\w.~-])/(?:work|tmp|home|root)/")
 def documents():
     """The committed documents: README, models/README, everything text-like under doc/, the notebooks."""
     paths = [os.path.join(REPO, "README.md"), os.path.join(REPO, "models", "README.md")]
-    for ext in ("md", "csv", "json", "txt"):
+    for ext in ("md", "html", "csv", "json", "txt"):
         paths += glob.glob(os.path.join(REPO, "doc", "**", f"*.{ext}"), recursive=True)
     paths += glob.glob(os.path.join(REPO, "notebook", "*.ipynb"))
     return sorted(p for p in paths if os.path.isfile(p))
 
 
 def text_of(path):
-    """A document's text; for a notebook its cells' sources and text outputs (not embedded images,
-    whose base64 can spell anything)."""
+    """A document's text; for a notebook its cells' sources and text outputs, for a page its text (not
+    embedded images, whose base64 can spell anything)."""
     with open(path, encoding="utf-8") as f:
+        if path.endswith(".html"):   # embedded figures' base64 left out
+            return re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", f.read())
         if not path.endswith(".ipynb"):
             return f.read()
         notebook = json.load(f)
