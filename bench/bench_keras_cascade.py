@@ -46,7 +46,7 @@ from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
 
 from bench_gradient_batch import batching_ceiling  # noqa: E402  (the same directory)
-from bench_methods import PairBaseline  # noqa: E402
+from bench_methods import PairBaseline, pair_gradcam  # noqa: E402
 
 METHODS = ["gradient", "smoothgrad", "integrated_gradients", "guided_backprop", "gradcam"]
 DEFAULT_IMAGES = {"mobilenet": 4, "mnist_cnn": 10}
@@ -68,7 +68,7 @@ class PairPerState(PairBaseline):
         return time.perf_counter() - start
 
     def gradcam(self, x, classes, done):
-        return np.stack([self.cam.GetMask(xi, self.feed(c), three_dims=False) for xi, c in zip(x, classes)])[..., None]
+        return pair_gradcam(self.cam, x, [self.feed(c) for c in classes], self.settings["gradcam"]["resize"])
 
 
 def make_mobilenet(seed=0):

@@ -91,6 +91,18 @@ def feeding_noise(samples):
         raise RuntimeError("PAIR drew fewer noise samples than it was given")
 
 
+def pair_gradcam(cam, x, feeds, resize):
+    """PAIR 0.2.1's GradCAM of each image, (N, H, W, 1), upsampled as ``resize`` says: "skimage" is PAIR
+    0.2.1's own; "tf1_bilinear" (our default) is PAIR 0.0.4's, the original's: the map PAIR computes,
+    scaled to max 1, then TF1's resize_bilinear."""
+    if resize == "skimage":
+        return np.stack([cam.GetMask(xi, feed, three_dims=False) for xi, feed in zip(x, feeds)])[..., None]
+    from sanity_checks.methods.gradcam import resize_maps
+    maps = np.stack([cam.GetMask(xi, feed, should_resize=False, three_dims=False) for xi, feed in zip(x, feeds)])
+    peak = maps.reshape(len(maps), -1).max(axis=1)
+    return resize_maps(maps / np.where(peak > 0, peak, 1)[:, None, None], x.shape[1:3], resize)[..., None]
+
+
 class PairBaseline:
     """PAIR's TF1 classes over a GraphModel, one image per call, as the original wrapper builds them."""
 
@@ -131,7 +143,7 @@ class PairBaseline:
     def gradcam(self, x, classes, done):
         layer = self.settings["gradcam"]["layer"] or self.model.architecture.gradcam_layer
         cam = self.pair.GradCam(*self.args, conv_layer=self.model.end_points[layer])
-        return np.stack([cam.GetMask(xi, self.feed(c), three_dims=False) for xi, c in zip(x, classes)])[..., None]
+        return pair_gradcam(cam, x, [self.feed(c) for c in classes], self.settings["gradcam"]["resize"])
 
     def guided_gradcam(self, x, classes, done):
         return done["guided_backprop"] * done["gradcam"]

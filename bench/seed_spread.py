@@ -5,8 +5,9 @@ distribution. This study measures that distribution here: for each training seed
 reuses) the models, runs the cascading randomization (original evaluation: 10 test images,
 original settings, each state explaining its own top class) and the data randomization test, on
 test images 0-9 (the original's) and 10-19 (a second sample, for the images' share of the
-spread), and collects the last column of each into one CSV with a ``seed`` and an ``images``
-column, plus the figure: per method, our seeds as dots and the original's value as a mark.
+spread), and collects every column of each (one row per run, model state, method and metric) into
+one CSV with ``seed``, ``images``, ``noise`` and ``gradcam_resize`` columns, plus the figure: per
+method, our seeds as dots and the original's value as a mark.
 
 One command (from the repo root; everything already present is reused, so it also resumes)::
 
@@ -53,16 +54,18 @@ import numpy as np  # noqa: E402
 from sanity_checks.files import atomic_path  # noqa: E402
 
 from seed_spread_figures import figure, training_figure  # noqa: E402
-from seed_spread_rows import last_column, training_rows, write_csv  # noqa: E402
+from seed_spread_rows import evaluation, first_state, last_column, last_state, training_rows, write_csv  # noqa: E402,F401
 from seed_spread_tables import sample_tables, spread_tables, training_table  # noqa: E402
 
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
 #: name -> (extra options of the runners, tests it applies to).
 VARIANTS = {
     "default": ([], ("cascading", "data")),
-    # the original's PAIR 0.0.4 GradCAM upsampling (TF1 bilinear) instead of PAIR 0.2.1's
-    "tf1_resize": (["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=tf1_bilinear",
-                    "--set", "guided_gradcam.resize=tf1_bilinear"], ("cascading", "data")),
+    # PAIR 0.2.1's GradCAM upsampling (scikit-image) instead of the original's PAIR 0.0.4 one (TF1
+    # bilinear, the default); one setting governs Guided GradCAM too. Its rows are "default" rows with
+    # gradcam_resize "skimage".
+    "skimage_resize": (["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=skimage"],
+                       ("cascading", "data")),
     # the trained model's class at every state instead of each state's own top class
     "fixed_class": (["--fixed-class"], ("cascading",)),
 }
@@ -166,7 +169,7 @@ def main(argv=None):
     p.add_argument("--noise", nargs="+", choices=["per-state", "shared"], default=["per-state"],
                    help="the noisy methods' noise across model states (default per-state, as the original)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["default"],
-                   help="default: the original evaluation; tf1_resize: GradCAM upsampled as PAIR 0.0.4 (GradCAM "
+                   help="default: the original evaluation; skimage_resize: GradCAM upsampled as PAIR 0.2.1 (GradCAM "
                         "and Guided GradCAM only); fixed_class: the trained model's class at every state")
     p.add_argument("--epochs", nargs="+", type=int, default=None,
                    help="instead of the seed study: models trained for each of these epoch counts (named "
@@ -215,7 +218,7 @@ def main(argv=None):
                                         if out is None:
                                             continue
                                         found = last_column(out, test, data, arch, seed, first, args.images, noise,
-                                                            variant)
+                                                            "default" if variant == "skimage_resize" else variant)
                                         (sweep_rows if epochs else rows).extend(found)
     if args.epochs:
         if not sweep_rows:
@@ -230,7 +233,7 @@ def main(argv=None):
     print("wrote", figure(rows, args.noise[0], args.figure))
     for variant in args.variants:
         for noise in args.noise:
-            print(spread_tables(rows, noise, variant))
+            print(spread_tables(rows, noise, *(("default", "skimage") if variant == "skimage_resize" else (variant,))))
     for noise in args.noise:
         print(sample_tables(rows, noise))
     print_costs(costs)

@@ -10,7 +10,7 @@ from sanity_checks.methods import LABELS
 
 from seed_spread_reference import (ORIGINAL_CASCADE, ORIGINAL_CASCADE_FIRST, ORIGINAL_CASCADE_OTHER_RUN,
                                    ORIGINAL_DATA, ORIGINAL_STEPS)
-from seed_spread_rows import DATA_LABELS, METHOD_ORDER
+from seed_spread_rows import DATA_LABELS, METHOD_ORDER, first_state, last_state
 
 
 def figure_legend(fig, axes, ncol):
@@ -29,13 +29,14 @@ def figure_legend(fig, axes, ncol):
 
 def figure(rows, noise, path):
     """Per method: our seeds as dots (filled: images 0-9, open: other 10-image samples, green:
-    Fashion-MNIST, orange: GradCAM upsampled as the original's PAIR 0.0.4), the original's value as a
+    Fashion-MNIST, orange: GradCAM upsampled as PAIR 0.2.1, not as the original), the original's value as a
     red bar (dashed: its other stored run); rows: cascading last column and data randomization,
     columns: CNN, MLP."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in last_state(rows) if r["variant"] == "default"]
     tests = [t for t in ("cascading", "data") if any(r["test"] == t for r in rows)]
     fig, axes = plt.subplots(len(tests), 2, figsize=(10, 3.3 * len(tests)), squeeze=False,
                              gridspec_kw={"width_ratios": [9, 7]})
@@ -43,21 +44,20 @@ def figure(rows, noise, path):
         for j, arch in enumerate(("cnn", "mlp")):
             ax = axes[i, j]
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["noise"] == noise
-                    and r["metric"] == "spearman_abs" and r["variant"] in ("default", "tf1_resize")]
-            methods = [m for m in METHOD_ORDER if m != "edge"
-                       and any(r["method"] == m and r["variant"] == "default" for r in mine)]
-            samples = sorted({(r["data"], r["variant"], r["first_image"]) for r in mine},
-                             key=lambda s: (s[0] != "mnist", s[1] != "default", s[2]))
+                    and r["metric"] == "spearman_abs"]
+            methods = [m for m in METHOD_ORDER if m != "edge" and any(r["method"] == m for r in mine)]
+            samples = sorted({(r["data"], r["gradcam_resize"] == "skimage", r["first_image"]) for r in mine},
+                             key=lambda s: (s[0] != "mnist", s[1], s[2]))
             width = 0.6 / max(1, len(samples))
             labelled = set()
-            for k, (data, variant, first) in enumerate(samples):
-                color = "tab:green" if data == "fashion" else "tab:orange" if variant == "tf1_resize" else "tab:blue"
+            for k, (data, skimage, first) in enumerate(samples):
+                color = "tab:green" if data == "fashion" else "tab:orange" if skimage else "tab:blue"
                 label = f"{DATA_LABELS[data]} " + (
                     "images 0-9, one dot per seed" if first == 0 else "other 10-image samples") + (
-                    ", GradCAM upsampled as PAIR 0.0.4 (the original's)" if variant == "tf1_resize" else "")
+                    ", GradCAM upsampled as PAIR 0.2.1 (skimage), not as the original" if skimage else "")
                 for x, method in enumerate(methods):
                     values = [r["mean"] for r in mine if r["method"] == method and r["data"] == data
-                              and r["variant"] == variant and r["first_image"] == first]
+                              and (r["gradcam_resize"] == "skimage") == skimage and r["first_image"] == first]
                     xs = x - 0.3 + width * (k + 0.5) + np.linspace(-0.25, 0.25, len(values)) * width
                     ax.scatter(xs, values, s=14, zorder=3, edgecolors=color,
                                facecolors=color if first == 0 else "none", linewidths=1,
@@ -121,12 +121,11 @@ def training_figure(rows, path, first_image=0):
         series = sorted({(r["data"], r["train_images"]) for r in mine}, key=lambda c: (c[0] != "mnist", c[1]))
         for j, (method, state) in enumerate(TRAINING_FIGURE_PANELS[arch]):
             ax = axes[i, j]
-            key = "mean" if state == "last" else "first_mean"
+            of_state = last_state(mine) if state == "last" else first_state(mine)
             for data, n_train in series:
-                of = [r for r in mine if r["data"] == data and r["train_images"] == n_train and r["method"] == method
-                      and r[key] != ""]
+                of = [r for r in of_state if r["data"] == data and r["train_images"] == n_train and r["method"] == method]
                 steps = sorted({r["steps"] for r in of})
-                means = [np.mean([r[key] for r in of if r["steps"] == s]) for s in steps]
+                means = [np.mean([r["mean"] for r in of if r["steps"] == s]) for s in steps]
                 color, marker, line = styles[data]
                 ax.plot(steps, means, color=color, marker=marker, linestyle=line, markersize=5,
                         markerfacecolor=color if n_train > 10_000 else "white",

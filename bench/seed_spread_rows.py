@@ -6,19 +6,34 @@ import os
 
 from sanity_checks.files import atomic_path
 
-from seed_spread_reference import ORIGINAL_CASCADE, ORIGINAL_DATA
+from seed_spread_reference import ORIGINAL_COLUMNS, ORIGINAL_DATA, ORIGINAL_OTHER_RUN_COLUMNS
 
 DATA_LABELS = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}
 METHOD_ORDER = ["gradient", "smoothgrad", "vargrad", "gradient_x_input", "integrated_gradients", "ig_smoothgrad",
                 "guided_backprop", "gradcam", "guided_gradcam", "edge"]
 METRICS = ("spearman_abs", "spearman_signed")
-CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "variant", "epochs",
-               "train_images", "steps", "test_accuracy", "method",
-               "metric", "step", "mean", "std", "n", "original", "first_mean")
+#: One row per run, model state and method and metric. ``state``: 1 = only the top block random (the
+#: cascade's first column) ... ``states`` = every block random (its last column); the data randomization
+#: test has one state (the random-label model). ``gradcam_resize``: how GradCAM (and Guided GradCAM) were
+#: upsampled (tf1_bilinear: PAIR 0.0.4, the original's and our default; skimage: PAIR 0.2.1), empty for
+#: the other methods. ``original`` / ``original_other_run``: the original's number at that state, from its
+#: two stored CNN notebook runs where there are two (REFERENCE A6; empty where it has none).
+CSV_COLUMNS = ("test", "data", "architecture", "seed", "images", "first_image", "noise", "gradcam_resize", "variant",
+               "epochs", "train_images", "steps", "test_accuracy", "method", "metric", "state", "states", "step",
+               "mean", "std", "n", "original", "original_other_run")
+GRADCAM_METHODS = ("gradcam", "guided_gradcam")
+
+
+def gradcam_resize(settings):
+    """How a run upsampled GradCAM: its --set gradcam.resize, else the default (Guided GradCAM follows it)."""
+    from sanity_checks.methods.registry import DEFAULT_SETTINGS
+    given = (settings.get("method_settings") or {}).get("gradcam", {})
+    return given.get("resize", DEFAULT_SETTINGS["gradcam"]["resize"])
 
 
 def last_column(out, test, data, arch, seed, first, n_images, noise, variant="default"):
-    """The CSV rows of one run: per method and metric, the mean over images at the last state."""
+    """The CSV rows of one run: per model state, method and metric, the mean over images (every
+    column of the cascade, the trained model's own column excepted)."""
     with open(os.path.join(out, "summary.json")) as f:
         everything = json.load(f)
     metadata = {}   # the model's, for its training length and test accuracy (when the folder is still there)
@@ -30,24 +45,51 @@ def last_column(out, test, data, arch, seed, first, n_images, noise, variant="de
     steps = epochs * max(1, n_train // metadata["batch_size"]) if epochs and n_train and "batch_size" in metadata else ""
     accuracy = metadata.get("accuracy", {}).get("test", "")
     summary = everything["summary"]
-    # summary.json's keys are sorted: the last state is named by the settings
-    step = everything["settings"]["blocks"][-1] if test == "cascading" else "random labels"
-    # the cascade's first state (only the top block random): where the trained models differ first
-    first_step = everything["settings"]["blocks"][0] if test == "cascading" else None
-    original = (ORIGINAL_CASCADE if test == "cascading" else ORIGINAL_DATA)[arch] if data == "mnist" else {}
+    settings = everything.get("settings", {})
+    # summary.json's keys are sorted: the states are named by the settings, top block first
+    states = settings["blocks"] if test == "cascading" else ["random labels"]
+    resize = gradcam_resize(settings)
+    mnist = data == "mnist"
     rows = []
     for method in [m for m in METHOD_ORDER if m in summary]:
-        for metric in METRICS:
-            stats = summary[method][step][metric]
-            rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
-                         "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
-                         "variant": variant, "epochs": epochs, "train_images": n_train, "steps": steps,
-                         "test_accuracy": accuracy,
-                         "method": method, "metric": metric, "step": step, "mean": round(stats["mean"], 6),
-                         "std": round(stats["std"], 6), "n": stats["n"],
-                         "original": original.get(method, "") if metric == "spearman_abs" else "",
-                         "first_mean": round(summary[method][first_step][metric]["mean"], 6) if first_step else ""})
+        for state, step in enumerate(states, 1):
+            if step not in summary[method]:
+                continue
+            if test == "cascading":
+                # the original's columns where its cascade had the same blocks (MNIST, all four)
+                same = mnist and len(states) == len(ORIGINAL_COLUMNS[arch]["gradient"])
+                original = ORIGINAL_COLUMNS[arch].get(method, ("",) * len(states))[state - 1] if same else ""
+                other = ORIGINAL_OTHER_RUN_COLUMNS.get(arch, {}).get(method, ("",) * len(states))[state - 1] \
+                    if same else ""
+            else:
+                original, other = (ORIGINAL_DATA[arch].get(method, "") if mnist else ""), ""
+            for metric in METRICS:
+                stats = summary[method][step][metric]
+                rows.append({"test": test, "data": data, "architecture": arch, "seed": seed,
+                             "images": f"{first}-{first + n_images - 1}", "first_image": first, "noise": noise,
+                             "gradcam_resize": resize if method in GRADCAM_METHODS else "", "variant": variant,
+                             "epochs": epochs, "train_images": n_train, "steps": steps, "test_accuracy": accuracy,
+                             "method": method, "metric": metric, "state": state, "states": len(states), "step": step,
+                             "mean": round(stats["mean"], 6), "std": round(stats["std"], 6), "n": stats["n"],
+                             "original": original if metric == "spearman_abs" else "",
+                             "original_other_run": other if metric == "spearman_abs" else ""})
     return rows
+
+
+def last_state(rows):
+    """The rows of the last model state of their run (the cascade's last column: every block random)."""
+    return [r for r in rows if r["state"] == r["states"]]
+
+
+def first_state(rows):
+    """The cascade's first column (only the top block random)."""
+    return [r for r in rows if r["test"] == "cascading" and r["state"] == 1]
+
+
+def evaluation(rows, variant="default", resize="tf1_bilinear"):
+    """The rows of one evaluation: ``variant`` with GradCAM upsampled as ``resize`` (the other methods'
+    rows carry no upsampling and belong to every one)."""
+    return [r for r in rows if r["variant"] == variant and r["gradcam_resize"] in ("", resize)]
 
 
 def write_csv(rows, path):
@@ -72,7 +114,8 @@ def read_csv(path):
             except ValueError:
                 return text
     with open(path, newline="") as f:
-        return [{k: (v if k in ("images", "step") else number(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: (v if k in ("images", "step", "gradcam_resize") else number(v)) for k, v in row.items()}
+                for row in csv.DictReader(f)]
 
 
 def training_rows(paths, first_images=(0, 10)):
@@ -82,8 +125,9 @@ def training_rows(paths, first_images=(0, 10)):
     for path in paths:
         for r in read_csv(path):
             key = tuple(r[k] for k in ("data", "architecture", "seed", "images", "epochs", "train_images", "method",
-                                       "metric"))
+                                       "metric", "state", "gradcam_resize"))
             if (r["test"] == "cascading" and r["variant"] == "default" and r["noise"] == "per-state"
+                    and r["gradcam_resize"] in ("", "tf1_bilinear")
                     and r["first_image"] in first_images and key not in seen):
                 seen.add(key)
                 rows.append(r)

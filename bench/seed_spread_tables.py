@@ -6,7 +6,7 @@ from sanity_checks.methods import LABELS
 
 from seed_spread_reference import (ORIGINAL_ACCURACY, ORIGINAL_CASCADE, ORIGINAL_CASCADE_FIRST, ORIGINAL_DATA,
                                    ORIGINAL_STEPS)
-from seed_spread_rows import DATA_LABELS, METHOD_ORDER
+from seed_spread_rows import DATA_LABELS, METHOD_ORDER, evaluation, first_state, last_state
 
 
 def inside(original, values):
@@ -16,20 +16,22 @@ def inside(original, values):
     return "yes" if low <= original <= high else f"no ({original - (high if original > high else low):+.3f})"
 
 
-def spread_tables(rows, noise, variant="default"):
+def spread_tables(rows, noise, variant="default", resize="tf1_bilinear"):
     """Markdown tables: per test and architecture, per method, the original and our mean [min, max]
-    over seeds for each image sample, and whether the original falls inside the seeds' range."""
+    over seeds for each image sample (last column; GradCAM upsampled as ``resize``), and whether the
+    original falls inside the seeds' range."""
+    rows = last_state(evaluation(rows, variant, resize))
     lines = []
     for test, title in (("cascading", "cascading randomization, last column"),
                         ("data", "data randomization (random-label model)")):
         for data, arch in [(d, a) for d in DATA_LABELS for a in ("cnn", "mlp")]:
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == data
-                    and r["noise"] == noise and r["variant"] == variant]
+                    and r["noise"] == noise]
             if not mine:
                 continue
             samples = sorted({r["images"] for r in mine}, key=lambda s: int(s.split("-")[0]))
             seeds = sorted({r["seed"] for r in mine})
-            lines += ["", f"{arch.upper()} {DATA_LABELS[data]}, {title}, noise {noise}, {variant}, seeds {', '.join(map(str, seeds))}:", "",
+            lines += ["", f"{arch.upper()} {DATA_LABELS[data]}, {title}, noise {noise}, {variant}, GradCAM {resize}, seeds {', '.join(map(str, seeds))}:", "",
                       "| method | original ABS | " + " | ".join(f"ABS images {s}" for s in samples)
                       + " | original inside? | " + " | ".join(f"signed images {s}" for s in samples) + " |",
                       "|---|---|" + "---|" * (2 * len(samples) + 1)]
@@ -54,15 +56,16 @@ def spread_tables(rows, noise, variant="default"):
     return "\n".join(lines)
 
 
-def sample_tables(rows, noise, min_samples=3):
+def sample_tables(rows, noise, min_samples=3, resize="tf1_bilinear"):
     """Markdown: for each model (architecture, seed) run on at least ``min_samples`` disjoint image
     samples, per method the spread of the 10-image mean over the samples (the image sample's share of
     the spread), and whether the original's number falls inside it."""
+    rows = last_state(evaluation(rows, "default", resize))
     lines = []
     for test in ("cascading", "data"):
         for arch in ("cnn", "mlp"):
             mine = [r for r in rows if r["test"] == test and r["architecture"] == arch and r["data"] == "mnist"
-                    and r["noise"] == noise and r["variant"] == "default" and r["metric"] == "spearman_abs"]
+                    and r["noise"] == noise and r["metric"] == "spearman_abs"]
             for seed in sorted({r["seed"] for r in mine}):
                 of_seed = [r for r in mine if r["seed"] == seed]
                 samples = sorted({r["first_image"] for r in of_seed})
@@ -86,6 +89,8 @@ def training_table(rows):
     """Markdown: per architecture and image sample, the last column's mean |Spearman| (over seeds)
     per method, and the first column's where the original has one, per training condition (data set, training images, epochs; the Adam steps follow),
     with the models' test accuracy, next to the original's (MNIST, 55,000 digits, 50 epochs)."""
+    firsts = first_state(rows)
+    rows = last_state(rows)
     lines = []
     for arch in ("cnn", "mlp"):
         samples = sorted({r["images"] for r in rows if r["architecture"] == arch}, key=lambda s: int(s.split("-")[0]))
@@ -108,9 +113,11 @@ def training_table(rows):
                 values = [np.mean([r["mean"] for r in of[c] if r["method"] == method] or [np.nan]) for c in conditions]
                 lines.append(f"| {LABELS[method]} | {ORIGINAL_CASCADE[arch].get(method, '–')} | "
                              + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")
+            first = [r for r in firsts if r["architecture"] == arch and r["images"] == images
+                     and r["metric"] == "spearman_abs"]
             for method, original in ORIGINAL_CASCADE_FIRST[arch].items():   # only the top block random
-                values = [np.mean([r["first_mean"] for r in of[c] if r["method"] == method and r["first_mean"] != ""]
-                                  or [np.nan]) for c in conditions]
+                values = [np.mean([r["mean"] for r in first if r["method"] == method
+                                   and (r["data"], r["train_images"], r["epochs"]) == c] or [np.nan]) for c in conditions]
                 if not all(np.isnan(values)):
                     lines.append(f"| {LABELS[method]}, first column | {original} | "
                                  + " | ".join("–" if np.isnan(v) else f"{v:.3f}" for v in values) + " |")

@@ -2,7 +2,7 @@
 so that a reader sees every table and figure without running anything (as the original's were).
 
     make notebooks                                    # the MNIST and data-randomization notebooks
-    make notebooks MODELS=/work/models/notebooks      # trained models kept outside the repository
+    make notebooks MODELS=../sanity_models           # trained models kept outside the repository
     .venv/bin/python notebook/refresh.py notebook/data_randomization.ipynb   # one notebook
 
 The notebooks find their trained models under ``models/`` (or ``$SANITY_CHECKS_MODELS``) as

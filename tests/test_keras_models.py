@@ -245,7 +245,7 @@ def test_every_method_equals_pair_core_with_an_eager_gradient_tape(functional_pa
     layer_call = eager_call_model_function(eager_model, layer)
     expected = np.stack([sc.GradCam().GetMask(image, layer_call, call_model_args={"class_idx": int(c)},
                                               three_dims=False) for image, c in zip(x, classes)])
-    assert_close(methods.gradcam(model, x), np.repeat(expected[..., None], 3, axis=-1))
+    assert_close(methods.gradcam(model, x, resize="skimage"), np.repeat(expected[..., None], 3, axis=-1))
     nsamples = 6
     noise = methods.smoothing_noise(x, nsamples, 0.15, seed=4)
     feeder = NoiseFeeder(monkeypatch)
@@ -305,7 +305,7 @@ def test_guided_backprop_and_guided_gradcam_equal_pair_on_a_relu_only_model(zoo_
     layer_call = eager_call_model_function(zoo_files["sequential", "keras"][0], model.architecture.gradcam_layer)
     gradcam = np.stack([sc.GradCam().GetMask(image, layer_call, call_model_args={"class_idx": int(c)}, three_dims=False)
                         for image, c in zip(x, classes)])
-    assert_close(methods.guided_gradcam(model, x), expected * gradcam[..., None])
+    assert_close(methods.guided_gradcam(model, x, resize="skimage"), expected * gradcam[..., None])
 
 
 def test_unguided_activations_are_named_in_a_warning(tmp_path):

@@ -177,7 +177,7 @@ def test_guided_backprop_equals_pair(model_and_pair, random_digits):
 def test_gradcam_equals_pair(random_cnn, pair_cnn, random_digits):
     classes = random_cnn.predict(random_digits)
     expected = pair_cnn.masks(pair_cnn.gradcam.GetMask, random_digits, classes, three_dims=False)
-    ours = methods.gradcam(random_cnn, random_digits)
+    ours = methods.gradcam(random_cnn, random_digits, resize="skimage")   # PAIR 0.2.1's upsampling
     assert_matches(ours, expected[..., None])
     assert 0 <= ours.min() and ours.max() <= 1
     # three_dims: the same map in every channel (PAIR always tiles to 3, we tile to the input's C)
@@ -186,7 +186,7 @@ def test_gradcam_equals_pair(random_cnn, pair_cnn, random_digits):
 
 
 def test_gradcam_tf1_bilinear_resize_is_pair_0_0_4s(random_cnn, random_digits):
-    """The original ran PAIR 0.0.4, whose GradCAM upsampled with tf.image.resize_bilinear."""
+    """The original ran PAIR 0.0.4, whose GradCAM upsampled with tf.image.resize_bilinear: our default."""
     classes = random_cnn.predict(random_digits)
     values, grads = random_cnn.layer_values_and_gradients(random_digits, classes, GRADCAM_LAYER)
     maps = gradcam_maps(values, grads)
@@ -194,7 +194,8 @@ def test_gradcam_tf1_bilinear_resize_is_pair_0_0_4s(random_cnn, random_digits):
         expected = session.run(tf1.image.resize_bilinear(maps[..., None], (28, 28)))
     ours = methods.gradcam(random_cnn, random_digits, resize="tf1_bilinear")
     assert_matches(ours, expected)
-    assert not np.allclose(ours, methods.gradcam(random_cnn, random_digits), atol=1e-2)
+    np.testing.assert_array_equal(methods.gradcam(random_cnn, random_digits), ours)
+    assert not np.allclose(ours, methods.gradcam(random_cnn, random_digits, resize="skimage"), atol=1e-2)
     with pytest.raises(SanityCheckError, match="valid: skimage, tf1_bilinear"):
         methods.gradcam(random_cnn, random_digits, resize="nearest")
 
@@ -203,7 +204,7 @@ def test_guided_gradcam_equals_pair_product(random_cnn, pair_cnn, random_digits)
     classes = random_cnn.predict(random_digits)
     expected = (pair_cnn.masks(pair_cnn.guided_backprop().GetMask, random_digits, classes)
                 * pair_cnn.masks(pair_cnn.gradcam.GetMask, random_digits, classes, three_dims=False)[..., None])
-    assert_matches(methods.guided_gradcam(random_cnn, random_digits), expected)
+    assert_matches(methods.guided_gradcam(random_cnn, random_digits, resize="skimage"), expected)
 
 
 @pytest.mark.parametrize("magnitude", [False, True])
@@ -483,3 +484,21 @@ def test_one_gradcam_layer_setting_governs_guided_gradcam_too(random_cnn, random
     default = methods.compute_masks(random_cnn, x, ["guided_gradcam"])
     np.testing.assert_array_equal(own["guided_gradcam"], default["guided_gradcam"])
     assert not np.array_equal(both["guided_gradcam"], default["guided_gradcam"])
+
+
+def test_gradcam_upsamples_as_the_original_by_default_and_one_setting_governs_both(random_cnn, random_digits):
+    """Both default to PAIR 0.0.4's TF1 bilinear upsampling (the original's); --set gradcam.resize=skimage
+    (PAIR 0.2.1's) moves Guided GradCAM too, unless it is given its own."""
+    from sanity_checks.methods.registry import DEFAULT_SETTINGS
+    assert DEFAULT_SETTINGS["gradcam"]["resize"] == DEFAULT_SETTINGS["guided_gradcam"]["resize"] == "tf1_bilinear"
+    x, names = random_digits[:2], ["gradcam", "guided_gradcam", "guided_backprop"]
+    default = methods.compute_masks(random_cnn, x, names)
+    skimage = methods.compute_masks(random_cnn, x, names, settings={"gradcam": {"resize": "skimage"}})
+    np.testing.assert_array_equal(default["gradcam"], methods.gradcam(random_cnn, x, resize="tf1_bilinear"))
+    np.testing.assert_array_equal(skimage["gradcam"], methods.gradcam(random_cnn, x, resize="skimage"))
+    for masks in (default, skimage):
+        np.testing.assert_array_equal(masks["guided_gradcam"], masks["guided_backprop"] * masks["gradcam"])
+    assert not np.allclose(default["guided_gradcam"], skimage["guided_gradcam"], atol=1e-2)
+    own = methods.compute_masks(random_cnn, x, ["guided_gradcam"], settings={
+        "gradcam": {"resize": "skimage"}, "guided_gradcam": {"resize": "tf1_bilinear"}})
+    np.testing.assert_array_equal(own["guided_gradcam"], default["guided_gradcam"])

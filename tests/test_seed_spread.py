@@ -38,10 +38,17 @@ def test_last_column_and_spread_say_whether_the_original_is_inside(seed_spread, 
                                                            "vargrad": (0.4, 0.4)})
             rows += seed_spread.last_column(str(out), "cascading", "mnist", "cnn", seed, first, 10, "per-state")
     gbp = [r for r in rows if r["method"] == "guided_backprop" and r["metric"] == "spearman_abs"]
-    assert [r["mean"] for r in gbp] == [0.40, 0.40, 0.45, 0.45, 0.50, 0.50]
-    assert {r["images"] for r in gbp} == {"0-9", "10-19"} and {r["step"] for r in gbp} == {"hidden1"}
-    assert all(r["original"] == 0.444 for r in gbp)
+    last = seed_spread.last_state(gbp)
+    assert [r["mean"] for r in last] == [0.40, 0.40, 0.45, 0.45, 0.50, 0.50]
+    assert {r["images"] for r in last} == {"0-9", "10-19"} and {r["step"] for r in last} == {"hidden1"}
+    assert all(r["original"] == 0.444 and r["original_other_run"] == 0.451 for r in last)
+    # every state of the run, one row each, with the original's column beside it (both of its stored runs)
+    one_run = [(r["state"], r["states"], r["step"], r["mean"], r["original"], r["original_other_run"])
+               for r in gbp if r["seed"] == 0 and r["first_image"] == 0]
+    assert one_run == [(1, 4, "softmax_linear", 0.95, 0.888, 0.902), (2, 4, "fc1", 0.9, 0.773, 0.770),
+                       (4, 4, "hidden1", 0.40, 0.444, 0.451)]   # the fake run has no hidden2
     assert all(r["original"] == "" for r in rows if r["metric"] == "spearman_signed" or r["method"] == "vargrad")
+    assert {r["gradcam_resize"] for r in rows} == {""}   # no GradCAM-type method here
     table = seed_spread.spread_tables(rows, "per-state")
     lines = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| ")}
     assert "0.450 [0.400, 0.500]" in lines["| Guided BackProp"] and "| yes |" in lines["| Guided BackProp"]
@@ -58,7 +65,27 @@ def test_data_randomization_reads_the_random_label_state(seed_spread, tmp_path):
     (folder / "summary.json").write_text(json.dumps(
         {"summary": {"gradient": {"true labels": cell(1.0), "random labels": cell(0.2)}}, "settings": {}}, sort_keys=True))
     rows = seed_spread.last_column(str(folder), "data", "mnist", "mlp", 0, 10, 10, "per-state")
-    assert [(r["step"], r["mean"], r["original"]) for r in rows] == [("random labels", 0.2, 0.60), ("random labels", 0.2, "")]
+    assert [(r["state"], r["states"], r["step"], r["mean"], r["original"]) for r in rows] == [
+        (1, 1, "random labels", 0.2, 0.60), (1, 1, "random labels", 0.2, "")]
+
+
+def test_gradcam_rows_carry_the_runs_upsampling(seed_spread, tmp_path):
+    """The GradCAM upsampling is a column: the default (the original's tf1_bilinear) unless the run set
+    gradcam.resize; the evaluation's rows are the default ones plus the other methods'."""
+    rows = []
+    for name, method_settings in (("default", {}), ("skimage", {"gradcam": {"resize": "skimage"}})):
+        folder = tmp_path / name
+        fake_run(folder, {"gradcam": (0.3 if name == "default" else 0.35, 0.3), "gradient": (0.1, 0.0)})
+        everything = json.loads((folder / "summary.json").read_text())
+        everything["settings"]["method_settings"] = method_settings
+        (folder / "summary.json").write_text(json.dumps(everything))
+        rows += seed_spread.last_column(str(folder), "cascading", "mnist", "cnn", 0, 0, 10, "per-state")
+    assert {(r["method"], r["gradcam_resize"]) for r in rows} == {("gradcam", "tf1_bilinear"), ("gradcam", "skimage"),
+                                                                 ("gradient", "")}
+    tf1 = seed_spread.last_state(seed_spread.evaluation(rows))
+    assert sorted((r["method"], r["mean"]) for r in tf1 if r["metric"] == "spearman_abs") == [
+        ("gradcam", 0.3), ("gradient", 0.1), ("gradient", 0.1)]
+    assert "| GradCAM | 0.299 | 0.350 [0.350, 0.350] |" in seed_spread.spread_tables(rows, "per-state", resize="skimage")
 
 
 def test_training_table_by_data_set_images_and_length(seed_spread, tmp_path):
@@ -89,7 +116,7 @@ def test_training_table_by_data_set_images_and_length(seed_spread, tmp_path):
     assert lines["| test accuracy"] == "| test accuracy | 0.987 | 0.950 | 0.960 | 0.900 |"
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.350 | 0.210 | 0.050 |"
     # the first column (only the top block random) beside it, from the same runs
-    assert {r["first_mean"] for r in rows} == {0.95}
+    assert {r["mean"] for r in seed_spread.first_state(rows)} == {0.95}
     assert lines["| Guided BackProp, first column"] == "| Guided BackProp, first column | 0.903 | 0.950 | 0.950 | 0.950 |"
     assert seed_spread.model_name("mlp", "mnist", False, 3, 100) == "mlp_mnist_e100_seed3"
     assert seed_spread.model_name("cnn", "mnist", True, 0) == "cnn_mnist_randlabels_seed0"
@@ -146,9 +173,10 @@ def test_training_figure_from_the_csvs_counts_each_run_once(seed_spread, tmp_pat
     (the 50-epoch seed-0 model of both the seed study and a sweep) counted once, and the figure written."""
     def row(data, n_train, epochs, seed, value, method="guided_backprop", test="cascading"):
         return {"test": test, "data": data, "architecture": "mlp", "seed": seed, "images": "0-9", "first_image": 0,
-                "noise": "per-state", "variant": "default", "epochs": epochs, "train_images": n_train,
-                "steps": epochs * n_train // 50, "test_accuracy": 0.9, "method": method, "metric": "spearman_abs",
-                "step": "hidden1", "mean": value, "std": 0.1, "n": 10, "original": ""}
+                "noise": "per-state", "gradcam_resize": "", "variant": "default", "epochs": epochs,
+                "train_images": n_train, "steps": epochs * n_train // 50, "test_accuracy": 0.9, "method": method,
+                "metric": "spearman_abs", "state": 4, "states": 4, "step": "hidden1", "mean": value, "std": 0.1,
+                "n": 10, "original": "", "original_other_run": ""}
     study = [row("mnist", 7000, 50, 0, 0.2), row("mnist", 7000, 50, 1, 0.3), row("mnist", 7000, 50, 0, 0.9, test="data")]
     sweep = [row("mnist", 7000, 50, 0, 0.2), row("mnist", 7000, 400, 0, 0.13), row("fashion", 55000, 50, 0, 0.05)]
     paths = [seed_spread.write_csv(study, str(tmp_path / "a.csv")), seed_spread.write_csv(sweep, str(tmp_path / "b.csv"))]
@@ -159,3 +187,22 @@ def test_training_figure_from_the_csvs_counts_each_run_once(seed_spread, tmp_pat
     assert lines["| Guided BackProp"] == "| Guided BackProp | 0.044 | 0.250 | 0.130 | 0.050 |"
     path = seed_spread.training_figure(rows, str(tmp_path / "training.png"))
     assert Path(path).stat().st_size > 10_000
+
+
+def test_cnn_first_column_redraws_differ_in_one_thing_each():
+    """bench/cnn_first_column.py: each variant of the top layer changes only what it names."""
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("cnn_first_column", REPO / "bench" / "cnn_first_column.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    trained_w, trained_b = np.arange(20, dtype=np.float32).reshape(10, 2), np.array([3.0, 4.0], np.float32)
+    draw = {v: module.top_layer(v, trained_w, trained_b, module.rng_for(0, v, 0)) for v in module.VARIANTS}
+    w, b = draw["original"]
+    assert w.shape == (10, 2) and np.all(np.abs(w) <= 0.2) and np.all(b == 0.1)   # truncated at 2 std
+    assert np.all(np.abs(draw["std_0.01"][0]) <= 0.02) and np.all(draw["bias_0"][1] == 0)
+    assert sorted(draw["shuffled"][0].ravel()) == sorted(trained_w.ravel())
+    assert np.all(draw["shared"][0] == 1)
+    again = module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 0))
+    np.testing.assert_array_equal(again[0], w)                                    # seeded by what it is for
+    assert not np.array_equal(module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 1))[0], w)

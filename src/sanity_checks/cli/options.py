@@ -39,7 +39,8 @@ def add_common_arguments(p):
     p.add_argument("--data-root", default="data", help="where data sets are found (default data/)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="METHOD.SETTING=VALUE",
                    help="change one method setting, e.g. --set smoothgrad.nsamples=100 "
-                        "--set gradcam.resize=tf1_bilinear (repeatable; applied after --quick)")
+                        "--set gradcam.resize=skimage (PAIR 0.2.1's GradCAM upsampling, Guided GradCAM's too; default: "
+                        "the original's tf1_bilinear) (repeatable; applied after --quick)")
 
 
 def add_method_module_argument(p):

@@ -2,9 +2,11 @@
 
 For each image: alpha_k = spatial mean of d logit[class] / d A_k over the layer's (h, w);
 map = ReLU(sum_k alpha_k A_k) (accumulated channel by channel in float32, as PAIR), divided by
-its max when the max is > 0, then resized to the input's (H, W) with
-``skimage.transform.resize`` (bilinear, order 1, PAIR 0.2.1's call; ``resize="tf1_bilinear"`` gives
-PAIR 0.0.4's ``tf.image.resize_bilinear`` instead) and copied into every input channel.
+its max when the max is > 0, then resized to the input's (H, W) as the original's PAIR 0.0.4 did,
+with TF1's ``tf.image.resize_bilinear`` (the default, ``resize="tf1_bilinear"``; PAIR 0.2.1's
+``skimage.transform.resize``, bilinear with half-pixel centres, is ``resize="skimage"``) and
+copied into every input channel. One ``gradcam.resize`` setting governs Guided GradCAM too
+(``methods.registry.FOLLOWS``).
 """
 import warnings
 
@@ -66,12 +68,12 @@ def _tf1_bilinear_weights(n_in, n_out):
     return weights
 
 
-def resize_maps(maps, size, resize="skimage"):
+def resize_maps(maps, size, resize="tf1_bilinear"):
     """(N, h, w) -> (N, H, W) float32.
 
-    ``resize="skimage"``: ``skimage.transform.resize(map, (H, W))`` per map, as PAIR 0.2.1's core
-    GradCam (bilinear with half-pixel centers). ``"tf1_bilinear"``: TF1's
-    ``tf.image.resize_bilinear`` (align_corners=False) as PAIR 0.0.4, the original's version, did.
+    ``resize="tf1_bilinear"`` (default): TF1's ``tf.image.resize_bilinear`` (align_corners=False) as
+    PAIR 0.0.4, the original's version, did. ``"skimage"``: ``skimage.transform.resize(map, (H, W))``
+    per map, as PAIR 0.2.1's core GradCam (bilinear with half-pixel centers).
     """
     if resize not in RESIZES:
         raise MethodError(f"unknown resize {resize!r}; valid: {', '.join(RESIZES)}")
@@ -84,11 +86,11 @@ def resize_maps(maps, size, resize="skimage"):
     return np.stack([skimage_resize(m, size) for m in maps]).astype(np.float32)
 
 
-def gradcam(model, images, classes=None, *, layer=None, resize="skimage", batch_size=None):
+def gradcam(model, images, classes=None, *, layer=None, resize="tf1_bilinear", batch_size=None):
     """GradCAM of ``layer`` (default ``architecture.gradcam_layer``). (N, H, W, C) float32 in [0, 1].
 
-    ``resize``: how the map is upsampled to (H, W), see :func:`resize_maps` ("skimage" = PAIR 0.2.1,
-    "tf1_bilinear" = PAIR 0.0.4 as the original ran it).
+    ``resize``: how the map is upsampled to (H, W), see :func:`resize_maps` ("tf1_bilinear" = PAIR
+    0.0.4 as the original ran it, the default; "skimage" = PAIR 0.2.1).
 
     Raises :class:`MethodError` for a model without a convolutional layer (e.g. the MLP).
     """
@@ -102,7 +104,7 @@ def gradcam(model, images, classes=None, *, layer=None, resize="skimage", batch_
         return finish(tile_channels(maps, x.shape[-1]), "gradcam")
 
 
-def guided_gradcam(model, images, classes=None, *, layer=None, resize="skimage", batch_size=None,
+def guided_gradcam(model, images, classes=None, *, layer=None, resize="tf1_bilinear", batch_size=None,
                    guided_masks=None, gradcam_masks=None):
     """Guided backprop ⊙ GradCAM, elementwise (the original's "GBP-GC"). (N, H, W, C) float32.
 

@@ -104,9 +104,9 @@ for _name, _label, _function, _extra in (
         ("integrated_gradients", "Integrated Gradients", integrated_gradients,
          {"defaults": {"x_steps": 50, "baseline": None}}),
         ("guided_backprop", "Guided BackProp", guided_backprop, {}),
-        ("gradcam", "GradCAM", gradcam, {"defaults": {"layer": None, "resize": "skimage"}, "needs": ("conv_layer",)}),
+        ("gradcam", "GradCAM", gradcam, {"defaults": {"layer": None, "resize": "tf1_bilinear"}, "needs": ("conv_layer",)}),
         ("guided_gradcam", "Guided GradCAM", guided_gradcam,
-         {"defaults": {"layer": None, "resize": "skimage"}, "needs": ("conv_layer",),
+         {"defaults": {"layer": None, "resize": "tf1_bilinear"}, "needs": ("conv_layer",),
           "parts": (("guided_masks", "guided_backprop", ()), ("gradcam_masks", "gradcam", ("layer", "resize")))}),
         ("smoothgrad", "SmoothGrad", smoothgrad,
          {"defaults": {"stdev_spread": 0.15, "nsamples": 50, "magnitude": False}, "noisy": True}),
@@ -144,7 +144,7 @@ METHODS = _Live(lambda spec: spec.function)
 #: name -> label for figures.
 LABELS = _Live(lambda spec: spec.label)
 #: name -> default settings (the built-ins: the original's, REFERENCE A2); a copy at every read. GradCAM's resize
-#: is PAIR 0.2.1's ("skimage"); "tf1_bilinear" is the original's PAIR 0.0.4 upsampling.
+#: is the original's PAIR 0.0.4 upsampling ("tf1_bilinear"); "skimage" is PAIR 0.2.1's.
 DEFAULT_SETTINGS = _Live(lambda spec: dict(spec.defaults))
 
 
