@@ -37,7 +37,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    classes = predicted_classes(model, images)
+    classes = predicted_classes(model, images, ids)
     others = other_classes(classes, ids, seed, model.architecture.num_classes)
     explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")
     other = maps_with_controls(model, images, ids, methods, others, seed, s["method_settings"], "other")
