@@ -70,7 +70,8 @@ def explain_through_states(model, randomizer, steps, images, image_ids, methods,
     bar = tqdm(steps, desc=desc, unit="step", disable=not progress)
     for index, step in randomizer.through(bar):
         bar.set_postfix_str(step.label)
-        classes[index] = classes[0] if fixed_class and index > 0 else by_image.predicted_classes(model, images, image_ids)
+        classes[index] = (classes[0] if fixed_class and index > 0
+                          else by_image.predicted_classes(model, images, image_ids))
         masks = by_image.masks(model, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
                                method_settings)
         if reference is None:
