@@ -7,20 +7,22 @@ hold. So an image's logits and masks would depend on which images share its call
 alone. Every runner and check therefore explains through these functions, the one place that
 decides it:
 
-- **Blocks keyed by image id.** Images are computed in blocks of :data:`BLOCK` (16) consecutive
-  ids: image ``i`` always sits at position ``i % 16`` of a 16-image call, with its block-mates
-  ``16 (i // 16) ...`` where the run has them and copies (computed, then thrown away) where it has
-  not: the last block of a run, a run from ``--first-image 18``, a task of a pool worker. The block
-  is keyed by the absolute id, not by the position in the run, so a run from ``--first-image 18``
-  gives image 20 the bytes of a run from image 0.
-- **At most 16 model rows per block.** Images per call = :func:`block_size` of the rows an image
-  brings: its ``rows_per_image`` (e.g. sMPRT's noisy copies) times the method's own inputs per image
-  (:func:`method_rows`: SmoothGrad's 50 noise samples, IG's 50 path steps): 16 images of one row, 8 of
-  two, ..., one image of 16 rows or more. Methods that bring 16 rows or more (SmoothGrad,
-  IG-SmoothGrad, VarGrad, Integrated Gradients at their defaults) thus keep a call per image: their
-  rows fill the model's batches already, so blocking them would save little and would cost, through
-  the padding copies, up to 16x their work (and memory) in a short last block, or in the one-image
-  tasks of a run where they dominate (Inception v3 at the original settings).
+- **Blocks keyed by image id.** Images are computed in blocks of ``s`` consecutive ids (``s`` a power
+  of two dividing :data:`BLOCK`, 16, fixed by the method and the image size, below): image ``i``
+  always sits at position ``i % s`` of an ``s``-image call, with its block-mates ``s (i // s) ...``
+  where the run has them and copies (computed, then thrown away) where it has not: the last block
+  of a run, a run from ``--first-image 18``, a task of a pool worker. The block is keyed by the
+  absolute id, not by the position in the run, so a run from ``--first-image 18`` gives image 20
+  the bytes of a run from image 0.
+- **Blocks of at most 2^18 numbers** (:data:`BLOCK_ELEMENTS`, 1 MB of float32 inputs): images per
+  call = :func:`block_size`, the largest power of two up to 16 whose images bring no more model
+  inputs than that: their ``rows_per_image`` (e.g. sMPRT's noisy copies) times the method's own
+  inputs per image (:func:`method_rows`: SmoothGrad's noise samples, IG's path steps) times their
+  pixels. On 28x28 images: 16 for Gradient, Guided BackProp, GradCAM and the logits, 4 for SmoothGrad
+  and IG at 50 samples or steps (a fifth to a quarter less CPU than a call per image on our CNN, about
+  what a block of 16 saves, while a short last block pads at most 3 copies), 1 for IG-SmoothGrad (1,250 inputs per
+  image fill calls alone). Large images (Inception v3's 299x299x3) stay one per call for every
+  method: their calls are compute-bound already, and a run of one-image tasks pads nothing.
 - **Tasks** (``runs.image_tasks``) never straddle a block: ``--images-per-task`` is a multiple of 16,
   or divides it (a task of fewer than 16 images then computes its block's cheap methods with padding).
 
@@ -31,19 +33,23 @@ import numpy as np
 
 from .methods import compute_masks, resolve_settings
 
-#: Images per block: a call of 16 rows fills TensorFlow's vectorized kernels (it rounds 1, 2-8 and
-#: 16+ rows differently) and keeps the padding of a short last block cheap for cheap methods.
+#: Images per block at most: a call of 16 rows fills TensorFlow's vectorized kernels (it rounds 1,
+#: 2-8 and 16+ rows differently) and keeps the padding of a short last block cheap.
 BLOCK = 16
+
+#: Model inputs (rows x numbers per row) one block brings at most (module docstring).
+BLOCK_ELEMENTS = 2 ** 18
 
 #: Method settings that multiply the model inputs each image brings (noise samples, path steps).
 ROW_SETTINGS = ("nsamples", "nruns", "x_steps")
 
 
-def block_size(rows_per_image=1):
-    """Images per block for images of ``rows_per_image`` model rows: the largest power of two dividing
-    :data:`BLOCK` whose block holds at most BLOCK rows (16 for 1 row, 8 for 2, 1 for 16 or more)."""
+def block_size(rows_per_image=1, row_elements=1):
+    """Images per block for images of ``rows_per_image`` model rows of ``row_elements`` numbers each:
+    the largest power of two dividing :data:`BLOCK` whose block brings at most :data:`BLOCK_ELEMENTS`
+    numbers, at least 1 (28x28 images: 16 for one row, 4 for 50 rows, 1 for 335 rows or more)."""
     size = BLOCK
-    while size > 1 and size * int(rows_per_image) > BLOCK:
+    while size > 1 and size * int(rows_per_image) * int(row_elements) > BLOCK_ELEMENTS:
         size //= 2
     return size
 
@@ -103,7 +109,8 @@ def logits(model, images, image_ids=None, rows_per_image=1):
     ``rows_per_image`` rows; default 0..: the positions, stable only if the images are never split)."""
     r = int(rows_per_image)
     n = len(images) // r
-    out = by_block(lambda rows: {"logits": model.predict_logits(images[rows])}, n, _keys(n, image_ids)[:n], r)
+    size = block_size(r, np.prod(images.shape[1:], dtype=np.int64))
+    out = by_block(lambda rows: {"logits": model.predict_logits(images[rows])}, n, _keys(n, image_ids)[:n], r, size)
     return out.get("logits", np.zeros((0, model.architecture.num_classes), np.float32))
 
 
@@ -114,7 +121,7 @@ def predicted_classes(model, images, image_ids=None):
 
 def masks(model, images, image_ids, methods, classes, seed, method_settings, rows_per_image=1, keys=None):
     """{method: (N, H, W, C) float32}: :func:`~sanity_checks.methods.compute_masks` in blocks keyed by
-    image id, of :func:`block_size` (``rows_per_image`` x :func:`method_rows`) images (module docstring).
+    image id, of :func:`block_size` (``rows_per_image`` x :func:`method_rows`, pixels) images (module docstring).
 
     ``image_ids``: one per row, keys each row's noise (with ``seed``); ``keys``: one per image (group
     of ``rows_per_image`` rows), keys its block (default the id of its first row).
@@ -128,7 +135,8 @@ def masks(model, images, image_ids, methods, classes, seed, method_settings, row
     resolved = resolve_settings(model, methods, method_settings)
     by_size = {}   # methods computed together (sharing their parts) in blocks of one size
     for name in methods:
-        by_size.setdefault(block_size(r * method_rows(resolved[name])), []).append(name)
+        size = block_size(r * method_rows(resolved[name]), np.prod(np.shape(images)[1:], dtype=np.int64))
+        by_size.setdefault(size, []).append(name)
     out = {}
     for size, names in by_size.items():
         if not n:
