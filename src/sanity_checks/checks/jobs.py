@@ -3,7 +3,7 @@
 A task is a group of images through every requested check. Every draw of a check is seeded by
 (seed, image id, what is drawn) and images are explained in blocks keyed by their ids
 (``by_image``), so a check run on a task's images gives exactly those images' rows of the run on
-all images; tasks are cut on block boundaries so no block is computed twice. A part holds, per check:
+all images; no task straddles two blocks. A part holds, per check:
 
 - the tidy rows as plain arrays (``CHECK/rows/COLUMN``; strings as fixed-width unicode);
 - the settings the check used, as JSON text (``CHECK/used``), and the seconds it took;
