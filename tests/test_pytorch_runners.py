@@ -58,31 +58,29 @@ def run(script, *args, cwd=REPO):
 
 
 def test_a_users_state_dict_runs_serially_in_a_pool_shards_and_dask_to_the_same_bytes(user_files, tmp_path):
-    """20 images: two blocks of image ids, the last padded; one block per task (serial, Dask), 8 images per
-    task in shards, and a pool of 4-image tasks from --first-image 14 (inside a block) give the same rows."""
+    """20 images: two blocks of image ids, the last padded. Two shards of 8-image tasks, each run serially,
+    against one block per task on Dask; 4-image tasks on a pool of two from --first-image 14 (inside a
+    block): the same rows, digit for digit."""
     common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
               "--npy", user_files / "images.npy", "--quick", "--eval-images", 0,
               "--methods", "gradient", "smoothgrad", "--threads", 1]   # the same threads: the same bytes
-    serial = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "serial")
-    assert serial.returncode == 0, serial.stderr[-2000:]
-    expected = (tmp_path / "serial" / "results.csv").read_bytes()
     for shard in ("1/2", "2/2"):
-        sharded = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "shards",
+        sharded = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "serial",
                       "--images-per-task", 8, "--shard", shard)
         assert sharded.returncode == 0, sharded.stderr[-2000:]
-    assert (tmp_path / "shards" / "results.csv").read_bytes() == expected
+    expected = (tmp_path / "serial" / "results.csv").read_bytes()
     if importlib.util.find_spec("distributed"):
         dask = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "dask",
                    "--dask", "local:2")
         assert dask.returncode == 0, dask.stderr[-2000:]
         assert (tmp_path / "dask" / "results.csv").read_bytes() == expected
-    pool = run("run_model_randomization.py", *common, "--images", 6, "--first-image", 14, "--out", tmp_path / "pool",
-               "--workers", 2, "--images-per-task", 4)
+    pool = run("run_model_randomization.py", *common, "--images", 6, "--first-image", 14, "--images-per-task", 4,
+               "--out", tmp_path / "pool", "--workers", 2)
     assert pool.returncode == 0, pool.stderr[-2000:]
     every = set(expected.decode().splitlines()[1:])   # rows: image id, method, state, metric, value, class...
-    later = (tmp_path / "pool" / "results.csv").read_text().splitlines()[1:]
-    assert sorted({int(line.split(",")[0]) for line in later}) == list(range(14, 20))
-    assert all(line in every for line in later)   # digit for digit
+    rows = (tmp_path / "pool" / "results.csv").read_text().splitlines()[1:]
+    assert sorted({int(line.split(",")[0]) for line in rows}) == list(range(14, 20))
+    assert all(line in every for line in rows)   # digit for digit
     summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
     assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
