@@ -160,6 +160,21 @@ def test_load_dataset_split_and_types(tmp_path, capsys):
     assert out.count("data: mnist from local folder") == 1 and ds.source in out
 
 
+def test_the_test_split_alone_never_reads_the_training_images(tmp_path, monkeypatch):
+    make_folder(tmp_path / "mnist", n_train=80, n_test=20)
+    full = data.load_dataset("mnist", root=tmp_path, verbose=False)
+    read = []
+    original = data.idx.read_idx
+    monkeypatch.setattr(data.idx, "read_idx",
+                        lambda path, magic=None: read.append(Path(path).name) or original(path, magic))
+    test = data.load_dataset("mnist", root=tmp_path, verbose=False, test_only=True)
+    assert not [name for name in read if name.startswith("train-images")]
+    np.testing.assert_array_equal(test.x_test, full.x_test)
+    np.testing.assert_array_equal(test.y_test, full.y_test)
+    assert test.source == full.source   # "80 train / 20 test": the training labels are read for the count
+    assert test.x_train.shape == (0, 28, 28, 1) and len(test.x_val) == len(test.y_train) == len(test.y_val) == 0
+
+
 def test_validation_size_rule():
     assert data.validation_size(60000) == 5000
     assert data.validation_size(8000) == 1000

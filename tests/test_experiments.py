@@ -202,7 +202,8 @@ def test_noise_per_state_is_fresh_and_seeded_shared_is_one_realization(cnn, imag
     for step, index in (("original", 0), ("softmax_linear", 1)):  # each state's masks: a plain call with its seed
         expected = compute_masks(cnn, images[:1], ["smoothgrad"], classes=classes[:1], seed=state_seed(4, index),
                                  settings=settings)["smoothgrad"]
-        np.testing.assert_allclose(fresh.masks[step]["smoothgrad"], expected, rtol=1e-5, atol=1e-7)
+        # the run computes the image in a block of 16 (by_image), this plain call alone: rounding differs (~1e-7)
+        np.testing.assert_allclose(fresh.masks[step]["smoothgrad"], expected, rtol=1e-5, atol=1e-6)
     assert state_seed(4, 0) == 4 and state_seed(4, 1) == state_seed(4, 1) != state_seed(4, 2)
     with pytest.raises(SanityCheckError, match="per-state, shared"):
         model_randomization.run(cnn, images, noise="fresh", **kwargs)

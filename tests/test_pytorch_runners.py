@@ -1,5 +1,6 @@
 """PyTorch models through the runners and the report, from the command line as a user gives them: a
 factory in their file with a state dict, a torchvision architecture; bad input is one line, nothing written."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ def user_files(tmp_path_factory):
     torch.save(my_net.make_model(classes=5).state_dict(), folder / "five.pt")
     torch.save(my_net.make_model().state_dict(), folder / "other.pt")   # another draw: a stand-in random-label model
     (folder / "truncated.pt").write_bytes((folder / "weights.pt").read_bytes()[:1000])
-    np.save(folder / "images.npy", np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32))
+    np.save(folder / "images.npy", np.random.default_rng(0).random((20, 28, 28, 1), dtype=np.float32))
     return folder
 
 
@@ -56,16 +57,30 @@ def run(script, *args, cwd=REPO):
                           text=True, env=env, cwd=cwd, timeout=900)
 
 
-def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_bytes(user_files, tmp_path):
+def test_a_users_state_dict_runs_serially_in_a_pool_shards_and_dask_to_the_same_bytes(user_files, tmp_path):
+    """20 images: two blocks of image ids, the last padded. Two shards of 8-image tasks, each run serially,
+    against one block per task on Dask; 4-image tasks on a pool of two from --first-image 14 (inside a
+    block): the same rows, digit for digit."""
     common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
-              "--npy", user_files / "images.npy", "--images", 2, "--quick", "--eval-images", 0,
+              "--npy", user_files / "images.npy", "--quick", "--eval-images", 0,
               "--methods", "gradient", "smoothgrad", "--threads", 1]   # the same threads: the same bytes
-    serial = run("run_model_randomization.py", *common, "--out", tmp_path / "serial")
-    assert serial.returncode == 0, serial.stderr[-2000:]
-    pool = run("run_model_randomization.py", *common, "--out", tmp_path / "pool", "--workers", 2,
-               "--images-per-task", 1)
+    for shard in ("1/2", "2/2"):
+        sharded = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "serial",
+                      "--images-per-task", 8, "--shard", shard)
+        assert sharded.returncode == 0, sharded.stderr[-2000:]
+    expected = (tmp_path / "serial" / "results.csv").read_bytes()
+    if importlib.util.find_spec("distributed"):
+        dask = run("run_model_randomization.py", *common, "--images", 20, "--out", tmp_path / "dask",
+                   "--dask", "local:2")
+        assert dask.returncode == 0, dask.stderr[-2000:]
+        assert (tmp_path / "dask" / "results.csv").read_bytes() == expected
+    pool = run("run_model_randomization.py", *common, "--images", 6, "--first-image", 14, "--images-per-task", 4,
+               "--out", tmp_path / "pool", "--workers", 2)
     assert pool.returncode == 0, pool.stderr[-2000:]
-    assert (tmp_path / "pool" / "results.csv").read_bytes() == (tmp_path / "serial" / "results.csv").read_bytes()
+    every = set(expected.decode().splitlines()[1:])   # rows: image id, method, state, metric, value, class...
+    rows = (tmp_path / "pool" / "results.csv").read_text().splitlines()[1:]
+    assert sorted({int(line.split(",")[0]) for line in rows}) == list(range(14, 20))
+    assert all(line in every for line in rows)   # digit for digit
     summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
     assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"

@@ -1,6 +1,7 @@
 """Long runs (sanity_checks.runs): parts, resume, damaged parts, settings, shards, the process pool,
 and, end to end through run_model_randomization.py, byte-identical outputs whatever ran the tasks
-(serial, a 2-worker pool with a worker SIGKILLed, shards, Dask) and after a SIGKILLed run resumes."""
+(serial with one block of 16 images per task, a 2-worker pool with a worker SIGKILLed, shards, Dask,
+tasks of 4 and 8 images, a run from --first-image inside a block) and after a SIGKILLed run resumes."""
 import json
 import os
 import signal
@@ -137,7 +138,7 @@ def test_pool_rebuilds_after_a_worker_is_killed(tmp_path, capsys):
 SCRIPT = REPO / "src" / "run_model_randomization.py"
 OUTPUTS = ["results.csv", "summary.json", "mask_grid_abs.png", "mask_grid_signed.png", "curves_spearman_abs.png",
            "curves_spearman_signed.png", "curves_ssim.png", "run.json"]
-N_IMAGES = 6
+N_IMAGES = 20   # two blocks of image ids (by_image.BLOCK), the last padded
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +186,8 @@ def assert_same_outputs(a, b):
 @pytest.fixture(scope="module")
 def serial(cli, tmp_path_factory):
     out = tmp_path_factory.mktemp("serial") / "out"
-    finish(start(cli, out, "--images-per-task", "1"))
-    assert len(image_parts(out)) == N_IMAGES
+    finish(start(cli, out))   # one block of 16 images per task, by default
+    assert image_parts(out) == ["images-000000-000015.npz", "images-000016-000019.npz"]
     return out
 
 
@@ -201,16 +202,16 @@ def wait_for_parts(out, count, process, timeout=600):
 
 def test_a_sigkilled_run_resumes_to_the_same_bytes_and_recomputes_only_what_is_missing(cli, serial, tmp_path):
     out = tmp_path / "out"
-    process = start(cli, out, "--images-per-task", "1")
+    process = start(cli, out, "--images-per-task", "4")
     wait_for_parts(out, 2, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done = image_parts(out)
-    assert 2 <= len(done) < N_IMAGES, "the run was not killed mid-run"
+    assert 2 <= len(done) < N_IMAGES // 4, "the run was not killed mid-run"
     stamps = {name: os.stat(out / "parts" / name).st_mtime_ns for name in done}
     truncated = out / "parts" / done[0]
     truncated.write_bytes(truncated.read_bytes()[:100])
-    stderr = finish(start(cli, out, "--images-per-task", "1"))
+    stderr = finish(start(cli, out, "--images-per-task", "4"))
     assert f"part {done[0]} is damaged" in stderr
     for name in done[1:]:   # finished parts were not recomputed
         assert os.stat(out / "parts" / name).st_mtime_ns == stamps[name]
@@ -221,31 +222,50 @@ def test_a_sigkilled_run_resumes_to_the_same_bytes_and_recomputes_only_what_is_m
 def test_pool_of_two_with_a_worker_killed_gives_the_serial_bytes(cli, serial, tmp_path):
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
-    process = start(cli, out, "--workers", "2", "--images-per-task", "1")
+    process = start(cli, out, "--workers", "2", "--images-per-task", "4")
     wait_for_parts(out, 1, process)
     workers = [p for p in psutil.Process(process.pid).children()
                if any("spawn_main" in part for part in p.cmdline())]
     assert len(workers) == 2
     workers[0].send_signal(signal.SIGKILL)
-    assert len(image_parts(out)) < N_IMAGES, "the pool finished before a worker was killed"
+    assert len(image_parts(out)) < N_IMAGES // 4, "the pool finished before a worker was killed"
     stderr = finish(process)
     assert "a pool worker died" in stderr
     assert_same_outputs(out, serial)
 
 
-def test_shards_and_three_images_per_task_give_the_serial_bytes(cli, serial, tmp_path):
+def test_shards_and_eight_images_per_task_give_the_serial_bytes(cli, serial, tmp_path):
     out = tmp_path / "out"
-    first = start(cli, out, "--shard", "1/2", "--images-per-task", "3")
+    first = start(cli, out, "--shard", "1/2", "--images-per-task", "8")
     assert "parts missing" in finish(first) or (out / "results.csv").exists()
-    finish(start(cli, out, "--shard", "2/2", "--images-per-task", "3"))
-    assert image_parts(out) == ["images-000000-000002.npz", "images-000003-000005.npz"]
+    finish(start(cli, out, "--shard", "2/2", "--images-per-task", "8"))
+    assert image_parts(out) == ["images-000000-000007.npz", "images-000008-000015.npz", "images-000016-000019.npz"]
     assert_same_outputs(out, serial)
+
+
+def test_a_run_from_an_image_inside_a_block_gives_its_images_the_serial_bytes(cli, serial, tmp_path):
+    """Images 14..19 from --first-image 14: tasks cut at id 16, each image computed in its block of ids
+    (with copies where this run has no image), so its rows are those of the run from image 0."""
+    out = tmp_path / "out"
+    finish(start(cli, out, "--first-image", "14", "--images", "6"))
+    assert image_parts(out) == ["images-000000-000001.npz", "images-000002-000005.npz"]   # ids 14-15, 16-19
+    key = ("image", "method", "step", "metric")
+    every = {tuple(r[k] for k in key): r["value"] for r in csv_rows(serial / "results.csv")}
+    later = list(csv_rows(out / "results.csv"))
+    assert sorted({int(r["image"]) for r in later}) == list(range(14, 20))
+    assert [r["value"] for r in later] == [every[tuple(r[k] for k in key)] for r in later]   # digit for digit
+
+
+def csv_rows(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def test_dask_local_cluster_gives_the_serial_bytes(cli, serial, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "out"
-    finish(start(cli, out, "--dask", "local:2", "--images-per-task", "2"))
+    finish(start(cli, out, "--dask", "local:2"))
     assert_same_outputs(out, serial)
 
 
@@ -256,6 +276,9 @@ def test_changed_settings_are_refused_on_one_line(cli, serial):
     with pytest.raises(runs.RunError, match=r"holds a run with another seed \(0 there, 5 now\); use another --out"):
         model_randomization_main(command[2:] + ["--out", str(serial), "--seed", "5"])
     assert json.loads((serial / "run.json").read_text())["settings"]["seed"] == 0
+    with pytest.raises(runs.RunError, match=r"--images-per-task must be a multiple of 16 or divide it .* got 3$"):
+        model_randomization_main(command[2:] + ["--out", str(serial.parent / "other"), "--images-per-task", "3"])
+    assert not (serial.parent / "other" / "run.json").exists()
 
 
 def test_a_dask_scheduler_that_does_not_answer_is_one_line_after_the_timeout():

@@ -58,14 +58,15 @@ def check_ids(images, image_ids):
 
 
 def maps_with_controls(model, images, image_ids, methods, classes, seed, method_settings, state,
-                       control_images=None, rows_per_image=1):
+                       control_images=None, rows_per_image=1, keys=None):
     """{method or control: (N, H, W, C) float32} at the model state the session holds now.
 
     ``state`` names the state for the random control, drawn fresh per (image, state).
-    ``control_images``: what the edge control sees (default ``images``). The methods explain each
-    image's ``rows_per_image`` rows (e.g. its noisy copies) in calls of their own (``sanity_checks.by_image``).
+    ``control_images``: what the edge control sees (default ``images``). The methods explain the
+    images (each of ``rows_per_image`` rows, e.g. its noisy copies) in blocks keyed by ``keys``, one per
+    image (default the id of its first row; ``sanity_checks.by_image``).
     """
-    masks = by_image.masks(model, images, image_ids, methods, classes, seed, method_settings, rows_per_image)
+    masks = by_image.masks(model, images, image_ids, methods, classes, seed, method_settings, rows_per_image, keys)
     masks.update(controls.control_maps(images if control_images is None else control_images, image_ids, seed,
                                        state))
     return masks

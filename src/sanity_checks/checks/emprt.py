@@ -67,13 +67,13 @@ def run(model, images, image_ids, seed=0, settings=None):
     images = model.check_images(images)
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
-    logits_original = logits(model, images)
+    logits_original = logits(model, images, ids)
     classes = np.argmax(logits_original, axis=1)
     original = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "original")
     with Randomizer(model, Strategy(s["randomization"]), seed=seed) as randomizer:
         randomizer.randomize(model.architecture.block_names)
         randomized = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "randomized")
-        logits_randomized = logits(model, images)
+        logits_randomized = logits(model, images, ids)
     rows = []
 
     def add(name, n, image_id, h0, h1):

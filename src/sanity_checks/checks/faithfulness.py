@@ -75,13 +75,13 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     values = replacement_values(images, s["replacement"])
-    classes = predicted_classes(model, images)
+    classes = predicted_classes(model, images, ids)
     maps = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "original")
     names = list(maps)
     pixels = images.shape[1] * images.shape[2]
     ties = [draw_rng(seed, i, "deletion_ties").permutation(pixels) for i in ids]
     per_image = []
-    for n in range(len(images)):   # one model call per image, every map's deletions in it (see common.logits)
+    for n in range(len(images)):   # one model call per image: its maps' deletions fill it (by_image's rule)
         batch = np.concatenate([deleted_images(images[n], deletion_order(maps[name][n], ties[n], s["rank_by"]), steps,
                                                values[n]) for name in names])
         per_image.append(model.predict_logits(batch)[:, classes[n]].reshape(len(names), steps + 1))

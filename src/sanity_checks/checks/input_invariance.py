@@ -39,10 +39,11 @@ def check_equivalence(model, shifted, images, shift, tolerance, image_ids=None):
     """The largest per-image error max |logits(shifted, x + m) - logits(model, x)| / max(1, max |logits(model, x)|);
     refuses (naming the first image) above ``tolerance``.
 
-    Per image, so that the error of a set of images is the max over any split of it into tasks.
+    Per image (logits in blocks keyed by image id), so that the error of a set of images is the max over any split
+    of it into tasks.
     """
-    original = logits(model, images)
-    moved = logits(shifted, images + np.float32(shift))
+    original = logits(model, images, image_ids)
+    moved = logits(shifted, images + np.float32(shift), image_ids)
     errors = np.abs(moved - original).max(axis=1) / np.maximum(1.0, np.abs(original).max(axis=1))
     bad = np.flatnonzero(~(errors <= tolerance))
     if len(bad):
@@ -79,7 +80,7 @@ def run(model, images, image_ids, seed=0, settings=None):
         raise CheckError(str(err)) from None
     try:
         error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
-        classes = predicted_classes(model, images)
+        classes = predicted_classes(model, images, ids)
         moved = images + np.float32(shift)
         original = maps_with_controls(model, images, ids, methods, classes, seed, method_settings, "original")
         after = maps_with_controls(shifted, moved, ids, methods, classes, seed, method_settings, "shifted")

@@ -1,8 +1,9 @@
 """The report's checks as :mod:`~sanity_checks.runs` jobs: tasks of images, parts, merge.
 
 A task is a group of images through every requested check. Every draw of a check is seeded by
-(seed, image id, what is drawn) and every image is explained on its own, so a check run on a task's
-images gives exactly those images' rows of the run on all images. A part holds, per check:
+(seed, image id, what is drawn) and images are explained in blocks keyed by their ids
+(``by_image``), so a check run on a task's images gives exactly those images' rows of the run on
+all images; no task straddles two blocks. A part holds, per check:
 
 - the tidy rows as plain arrays (``CHECK/rows/COLUMN``; strings as fixed-width unicode);
 - the settings the check used, as JSON text (``CHECK/used``), and the seconds it took;
@@ -23,15 +24,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import runs
+from ..by_image import BLOCK
+from ..runs.tasks import check_per_task
 from ..experiments.inputs import ModelAndImages, absolute_paths, identity
 from ..loading import model_reference
 from ..methods import failures, user_module
 from .common import COLUMNS, CheckError, CheckResult
 
-#: Images per task by default: each check pays a fixed cost per task (a randomizer, the shifted
+#: Images per task by default: one block of ``by_image.BLOCK`` ids (``--images-per-task`` is a
+#: multiple of it or divides it). Each check pays a fixed cost per task (a randomizer, the shifted
 #: model of input invariance), so larger tasks are cheaper, smaller ones spread better over workers
 #: and lose less when a run is killed.
-IMAGES_PER_TASK = 4
+IMAGES_PER_TASK = BLOCK
 _INTEGER_COLUMNS = ("image", "step_index")
 _FLOAT_COLUMNS = ("value",)
 
@@ -127,13 +131,14 @@ def checks_runner(config):
 class ChecksJob(runs.Job):
     def __init__(self, config, runner, images_per_task=IMAGES_PER_TASK, identity=None):
         self.work = runs.Work("sanity_checks.checks.jobs:checks_runner", config)
-        self.config, self.runner, self.images_per_task = config, runner, int(images_per_task)
+        self.config, self.runner, self.images_per_task = config, runner, check_per_task(images_per_task, BLOCK)
         runs.remember(self.work, runner)   # a serial run uses the model this process loaded already
         self.settings = {**{k: v for k, v in config.items() if k not in ("model", "data_root", "image_dir")},
                          **(identity or {}), "package_version": runs.package_version()}
 
     def tasks(self):
-        return runs.image_tasks(range(self.config["n_images"]), self.images_per_task)
+        return runs.image_tasks(range(self.config["n_images"]), self.images_per_task, ids=self.config["image_ids"],
+                                block=BLOCK)
 
     def merge(self, parts):
         from . import CHECKS

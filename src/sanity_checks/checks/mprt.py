@@ -39,7 +39,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    trained_classes = predicted_classes(model, images)
+    trained_classes = predicted_classes(model, images, ids)
     rows, kept = [], {}
     reference = None
     for order in s["orders"]:
@@ -51,7 +51,7 @@ def run(model, images, image_ids, seed=0, settings=None):
                 if index == 0 and reference is not None:
                     masks = reference
                 else:
-                    classes = trained_classes if s["fixed_class"] else predicted_classes(model, images)
+                    classes = trained_classes if s["fixed_class"] else predicted_classes(model, images, ids)
                     masks = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"],
                                                state=f"{order}/{step.label}" if index else "original")
                     if index == 0:

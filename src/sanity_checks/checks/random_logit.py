@@ -46,7 +46,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
     need_two_classes(model.architecture.num_classes)   # before any work
-    classes = predicted_classes(model, images)
+    classes = predicted_classes(model, images, ids)
     others = other_classes(classes, ids, seed, model.architecture.num_classes)
     explained = maps_with_controls(model, images, ids, methods, classes, seed, s["method_settings"], "explained")
     other = maps_with_controls(model, images, ids, methods, others, seed, s["method_settings"], "other")

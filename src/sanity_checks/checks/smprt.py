@@ -45,7 +45,7 @@ def averaged_maps(model, images, ids, methods, classes, seed, s, state):
     copy_ids = (np.repeat(ids, n) * n + np.tile(np.arange(n), len(ids)))
     with failures.rows_of_images(lambda copy_id: copy_id // n):   # a failing method names the image, not the copy
         masks = maps_with_controls(model, copies, copy_ids, methods, np.repeat(classes, n), seed,
-                                   s["method_settings"], state=state, rows_per_image=n)
+                                   s["method_settings"], state=state, rows_per_image=n, keys=ids)
     out = {k: v.reshape((len(images), n) + v.shape[1:]).mean(axis=1, dtype=np.float64).astype(np.float32)
            for k, v in masks.items()}
     out[RANDOM] = random_maps(images.shape[1:], ids, seed, f"{NAME}/{state}")
@@ -61,7 +61,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     ids = check_ids(images, image_ids)
     methods = method_names(model, s["methods"])
     metrics_module.check_names(list(s["metrics"]))
-    classes = predicted_classes(model, images)   # the trained model's class, explained in both states
+    classes = predicted_classes(model, images, ids)   # the trained model's class, explained in both states
     original = averaged_maps(model, images, ids, methods, classes, seed, s, "original")
     with Randomizer(model, Strategy(s["randomization"]), seed=seed) as randomizer:
         randomizer.randomize(model.architecture.block_names)

@@ -86,7 +86,9 @@ def add_run_arguments(p, images_per_task=None):
     g.add_argument("--restart", action="store_true",
                    help="start over: remove OUT's parts and run record first (never with shards running)")
     g.add_argument("--images-per-task", type=int, default=None,
-                   help="images per task and part file (default %d)" % (images_per_task or _default_images_per_task()))
+                   help="images per task and part file: a multiple of 16 or a divisor of it, since images are "
+                        "explained in blocks of 16 image ids (a smaller task still computes its block's cheap "
+                        "methods; default %d)" % (images_per_task or _default_images_per_task()))
 
 
 def _default_images_per_task():

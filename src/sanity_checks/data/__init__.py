@@ -26,7 +26,7 @@ Public API::
     canonical_name(name) -> 'mnist' | 'fashion'
     validation_size(n_train) -> int
     fetch(name, root="data", log=print) -> (folder, description)
-    load_dataset(name, root="data", verbose=True) -> Dataset
+    load_dataset(name, root="data", verbose=True, test_only=False) -> Dataset
     read_npm_digits(digits_dir) -> (x uint8 (N,28,28), y int64 (N,))
     split_npm_digits(x, y) -> (x_train, y_train, x_test, y_test)
     convert_npm_digits(digits_dir, out_dir) -> str

@@ -139,8 +139,8 @@ def _folder_state(folder):
     return {k: p for k, p in found.items() if p is not None}, missing
 
 
-def read_idx_folder(folder):
-    """Read and check the four IDX files of a folder.
+def read_idx_folder(folder, keys=None):
+    """Read and check the four IDX files of a folder (or only those of ``keys``, e.g. the test split).
 
     Returns a dict with ``x_train`` (N_train, 28, 28) uint8, ``y_train`` (N_train,) uint8,
     ``x_test`` (N_test, 28, 28) uint8, ``y_test`` (N_test,) uint8. Raises DataError if a file is
@@ -152,6 +152,8 @@ def read_idx_folder(folder):
         raise DataError(f"{folder}: missing {', '.join(missing)} (plain or .gz)")
     arrays = {}
     for key, path in found.items():
+        if keys is not None and key not in keys:
+            continue
         is_images = key.startswith("x")
         arrays[key] = read_idx(path, IMAGES_MAGIC if is_images else LABELS_MAGIC)
         if is_images and arrays[key].shape[1:] != (28, 28):
@@ -160,6 +162,8 @@ def read_idx_folder(folder):
         if not is_images and arrays[key].size and arrays[key].max() > 9:
             raise DataError(f"{path}: label {arrays[key].max()} is not a class id 0..9")
     for split in ("train", "test"):
+        if f"x_{split}" not in arrays or f"y_{split}" not in arrays:
+            continue
         n_x, n_y = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
         if n_x != n_y:
             raise DataError(f"{found[f'x_{split}']} holds {n_x} images but "

@@ -36,7 +36,7 @@ def check_pair(model, random_model):
 
 def explain_both(model, random_model, images, image_ids, methods, metrics, *, seed=0, method_settings=None,
                  keep_masks=0, noise="per-state"):
-    """Each image (one at a time, as :func:`~.model_randomization.explain_through_states`) explained
+    """Each image (in blocks keyed by image id, as :func:`~.model_randomization.explain_through_states`) explained
     by both models, each for its own top class, compared with the true-label model's masks.
 
     Returns ``values`` (2, methods, images, metrics), ``classes`` (2, images), ``masks``
@@ -49,7 +49,7 @@ def explain_both(model, random_model, images, image_ids, methods, metrics, *, se
     kept = np.zeros((2, len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
     masks = []
     for index, m in enumerate((model, random_model)):
-        classes[index] = by_image.predicted_classes(m, images)
+        classes[index] = by_image.predicted_classes(m, images, image_ids)
         masks.append(by_image.masks(m, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
                                     method_settings))
     for index in range(2):

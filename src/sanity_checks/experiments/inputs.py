@@ -55,7 +55,7 @@ def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
                 raise SanityCheckError(f"--first-image {first}: there are {len(data.x_test)} images")
             data = user_images.skip(data, first)
         return data, data.x_test, data.y_test
-    data = load_dataset(name, root=data_root)
+    data = load_dataset(name, root=data_root, test_only=True)   # the training images are never used here
     if not 0 < n <= len(data.x_test) - first:
         raise SanityCheckError(f"--images must be in 1..{len(data.x_test) - first} "
                                f"({len(data.x_test)} test images, from --first-image {first}), got {n}")

@@ -1,6 +1,7 @@
 """The randomization experiments as :mod:`~sanity_checks.runs` jobs: tasks of images, parts, merge.
 
-A task is a group of images through every model state (every noise level too); its part holds the
+A task is a group of images through every model state (every noise level too), cut on the
+boundaries of the blocks of image ids they are explained in (``by_image``); its part holds the
 similarity values, the classes explained and, for the task holding image 0, that image's masks for
 the figures. The per-state accuracy on the evaluation data is a task of its own. Merging the parts
 gives the same :class:`~.model_randomization.RandomizationResult` s as the in-memory ``run``
@@ -15,16 +16,19 @@ from dataclasses import asdict
 import numpy as np
 
 from .. import runs
+from ..by_image import BLOCK
 from ..methods import failures, user_module
 from ..randomize import Randomizer, Strategy
 from . import data_randomization, model_randomization
 from ..loading import model_reference
+from ..runs.tasks import check_per_task
 from .inputs import ModelAndImages, absolute_paths, eval_subset, identity, load_model_from
 
-#: Images per task by default (bench/bench_runs.py): images are explained one at a time anyway, so
-#: a task's size only trades the per-task cost (a part file, re-setting the weights per state)
-#: against the work lost when a run is killed.
-IMAGES_PER_TASK = 4
+#: Images per task by default: one block of ``by_image.BLOCK`` ids (the unit images are explained in,
+#: whatever the split); ``--images-per-task`` is a multiple of it or divides it. Larger tasks pay the
+#: per-task cost (a part file, re-setting the weights per state) less often and lose more when a run
+#: is killed.
+IMAGES_PER_TASK = BLOCK
 ACCURACY = runs.Task("accuracy", (), "accuracy")
 
 
@@ -108,7 +112,7 @@ class RandomizationJob(runs.Job):
 
     def __init__(self, factory, config, runner, images_per_task=IMAGES_PER_TASK, identity=None):
         self.work = runs.Work(factory, config)
-        self.config, self.runner, self.images_per_task = config, runner, int(images_per_task)
+        self.config, self.runner, self.images_per_task = config, runner, check_per_task(images_per_task, BLOCK)
         runs.remember(self.work, runner)   # a serial run uses the model this process loaded already
         self.settings = {**{k: v for k, v in config.items() if k not in ("model", "random_model", "data_root",
                                                                           "image_dir")},
@@ -116,7 +120,8 @@ class RandomizationJob(runs.Job):
 
     def tasks(self):
         extra = [ACCURACY] if self.config.get("accuracy_images") else []
-        return extra + runs.image_tasks(range(self.config["n_images"]), self.images_per_task)
+        return extra + runs.image_tasks(range(self.config["n_images"]), self.images_per_task,
+                                        ids=self.config["image_ids"], block=BLOCK)
 
 
 class ModelRandomizationJob(RandomizationJob):

@@ -4,9 +4,9 @@ For each model state (the trained model, then blocks randomized cascading or ind
 masks of every method for the same images are compared with the trained model's masks by every
 metric. The model's weights are changed in memory only and restored at the end.
 
-Images are explained one at a time (:func:`explain_through_states`): TensorFlow's kernels round
-differently for different batch shapes (~1e-7), so an image's masks, and the bytes of the
-results, must not depend on which images share its batch, its task (``runs``) or its worker.
+Images are explained in blocks keyed by their ids (:mod:`sanity_checks.by_image`): TensorFlow's
+kernels round differently for different batch shapes (~1e-7), so an image's masks, and the bytes of
+the results, must not depend on which images share its batch, its task (``runs``) or its worker.
 """
 from dataclasses import dataclass, field
 
@@ -53,7 +53,7 @@ class RandomizationResult:
 def explain_through_states(model, randomizer, steps, images, image_ids, methods, metrics, *, seed=0,
                            fixed_class=False, method_settings=None, keep_masks=0, progress=False, desc=None,
                            noise="per-state"):
-    """Every image through every model state, one image at a time, compared with the first state.
+    """Every image through every model state, in blocks keyed by image id (``by_image``), compared with the first state.
 
     Returns ``values`` (steps, methods, images, metrics) float64, ``classes`` (steps, images)
     int64 (the class explained), ``masks`` (steps, methods, keep_masks, H, W, C) float32 of the
@@ -70,7 +70,8 @@ def explain_through_states(model, randomizer, steps, images, image_ids, methods,
     bar = tqdm(steps, desc=desc, unit="step", disable=not progress)
     for index, step in randomizer.through(bar):
         bar.set_postfix_str(step.label)
-        classes[index] = classes[0] if fixed_class and index > 0 else by_image.predicted_classes(model, images)
+        classes[index] = (classes[0] if fixed_class and index > 0
+                          else by_image.predicted_classes(model, images, image_ids))
         masks = by_image.masks(model, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
                                method_settings)
         if reference is None:
