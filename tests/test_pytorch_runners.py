@@ -56,19 +56,38 @@ def run(script, *args, cwd=REPO):
                           text=True, env=env, cwd=cwd, timeout=900)
 
 
-def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_bytes(user_files, tmp_path):
-    common = ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
-              "--npy", user_files / "images.npy", "--images", 2, "--quick", "--eval-images", 0,
-              "--methods", "gradient", "smoothgrad", "--threads", 1]   # the same threads: the same bytes
-    serial = run("run_model_randomization.py", *common, "--out", tmp_path / "serial")
-    assert serial.returncode == 0, serial.stderr[-2000:]
-    pool = run("run_model_randomization.py", *common, "--out", tmp_path / "pool", "--workers", 2,
+def common_args(user_files):
+    return ["--model", f"{user_files / 'my_net.py'}:make_model", "--weights", user_files / "weights.pt",
+            "--npy", user_files / "images.npy", "--images", 2, "--quick", "--eval-images", 0,
+            "--methods", "gradient", "smoothgrad", "--threads", 1]   # the same threads: the same bytes
+
+
+@pytest.fixture(scope="module")
+def serial(user_files, tmp_path_factory):
+    """The output folder of a serial run of the user's model (2 images, Gradient and SmoothGrad)."""
+    out = tmp_path_factory.mktemp("serial") / "out"
+    done = run("run_model_randomization.py", *common_args(user_files), "--out", out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+def test_a_users_factory_and_state_dict_run_serially_and_in_a_pool_to_the_same_bytes(user_files, serial, tmp_path):
+    pool = run("run_model_randomization.py", *common_args(user_files), "--out", tmp_path / "pool", "--workers", 2,
                "--images-per-task", 1)
     assert pool.returncode == 0, pool.stderr[-2000:]
-    assert (tmp_path / "pool" / "results.csv").read_bytes() == (tmp_path / "serial" / "results.csv").read_bytes()
-    summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
+    assert (tmp_path / "pool" / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
+    summary = json.loads((serial / "summary.json").read_text())
     assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
+
+
+def test_a_users_pytorch_model_on_a_local_dask_cluster_gives_the_serial_bytes(user_files, serial, tmp_path):
+    pytest.importorskip("distributed")
+    dask = run("run_model_randomization.py", *common_args(user_files), "--out", tmp_path / "dask", "--dask", "local:2",
+               "--images-per-task", 1)
+    assert dask.returncode == 0, dask.stderr[-2000:]
+    for name in ("results.csv", "summary.json"):
+        assert (tmp_path / "dask" / name).read_bytes() == (serial / name).read_bytes(), name
 
 
 def test_a_torchvision_architecture_by_name():
@@ -82,6 +101,26 @@ def test_a_torchvision_architecture_by_name():
     result = model_randomization.run(model, images, methods=["gradient", "gradcam"], metrics=["spearman_abs"],
                                      blocks=["fc", "layer4.1.conv2"], progress=False)
     assert [s.label for s in result.steps] == ["original", "fc", "layer4.1.conv2"]
+
+
+def test_a_timm_architecture_by_name_loads_and_explains():
+    """timm's tiny test ViT, random weights (no download): its class token and position embedding, bare
+    parameters, are a block of their own, and randomizing them changes the Gradient map."""
+    pytest.importorskip("timm")
+    from sanity_checks.experiments import model_randomization
+    from sanity_checks.loading import load_model
+
+    model = load_model("timm:test_vit(num_classes=10, img_size=32)", input_shape=(32, 32, 3), device="cpu")
+    blocks = model.architecture.block_names
+    assert blocks[:2] == ["head", "blocks.5.mlp.fc2"] and blocks[-2:] == ["patch_embed.proj", "(model)"]
+    assert {p.name for p in model.parameters() if model.architecture.block("(model)").owns(p.name)} \
+        == {"cls_token", "pos_embed"}
+    images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)
+    result = model_randomization.run(model, images, methods=["gradient"], metrics=["spearman_abs"],
+                                     blocks=["head", "(model)"], mode="independent", progress=False)
+    assert [s.label for s in result.steps] == ["original", "head", "(model)"]
+    values = [r["value"] for r in result.rows if r["step"] == "(model)"]
+    assert len(values) == 2 and max(values) < 0.999
 
 
 @pytest.mark.parametrize("model, extra, message", [
