@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -153,7 +154,9 @@ def our_model(args):
             else "fashion"
         return ["--model", folder], model, f"our CNN {folder}", data
     weights, description = lenet_weights(args)
-    model = load_model(LENET_SPEC, weights=weights, input_shape=(28, 28, 1), device="cpu")
+    with warnings.catch_warnings():   # (that Guided BackProp cannot hook its functional ReLUs: not used here)
+        warnings.simplefilter("ignore")
+        model = load_model(LENET_SPEC, weights=weights, input_shape=(28, 28, 1), device="cpu")
     return ["--model", LENET_SPEC, "--weights", weights, "--data", "fashion"], model, description, "fashion"
 
 

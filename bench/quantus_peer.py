@@ -147,7 +147,26 @@ def check(args):
     return diff
 
 
+def torch_only():
+    """Make the torch environment a torch user's: Quantus imports TensorFlow whenever it finds it, and the
+    project's environment, which ``quantus-torch`` sees, holds TensorFlow 2.21 with Keras 3 (which Quantus does
+    not support and a torch user would not load): hide it. torchvision (which Quantus's optional zennit
+    imports) goes through our loader's ``import_torchvision``, as for our side (see its docstring)."""
+    for name in ("tensorflow", "tf_keras", "keras", "tf_explain"):
+        sys.modules[name] = None   # importlib.util.find_spec then says "not installed"
+    try:
+        from sanity_checks.engines.pytorch.loading import import_torchvision
+    except ImportError:
+        return
+    try:
+        import_torchvision()
+    except Exception:  # noqa: BLE001  (no torchvision at all: Quantus does without it)
+        pass
+
+
 def run(args):
+    if args.engine == "torch":
+        torch_only()
     import quantus
     x, classes, _, weights = read_inputs(args.inputs)
     model = peer_model(args.engine, weights)
