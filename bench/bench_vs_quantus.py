@@ -35,6 +35,7 @@ wall time over Quantus's (below 1: ours is faster). ``--quick``: 4 images, 5 sam
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -60,6 +61,9 @@ WORKLOADS = ("gradient", "smoothgrad")
 ROOTS = (REPO, Path("/work/main"))
 DEFAULT_TF_MODELS = ("models/cnn_fashion", "models/quick/cnn_fashion")
 DEFAULT_TORCH_WEIGHTS = ("models/hedstrom_lenet/seed0.pt",)
+#: The copy's logits may differ from ours by this much times the largest logit (float32, other kernels: 7e-6 of 12.9
+#: for the Keras 2 copy of our CNN, 0 for the same torch module)
+LOGIT_TOLERANCE = 1e-5
 LENET_SPEC = f"{HERE / 'hedstrom_lenet_model.py'}:make_model"
 
 
@@ -178,6 +182,14 @@ def test_images(data, root, n):
 
 
 # ------------------------------------------------------------------------------------ the commands
+def logit_check(stdout):
+    """(max difference, largest logit) from ``quantus_peer.py check``'s line."""
+    found = re.search(r"max logit difference: (\S+) \(largest logit (\S+)\)", stdout)
+    if not found:
+        raise SystemExit(f"error: the peer's check printed no logit difference: {stdout[-500:]!r}")
+    return float(found.group(1)), float(found.group(2))
+
+
 def our_command(spec_args, workload, args, out):
     command = [sys.executable, str(REPO / "src" / "run_model_randomization.py"), *spec_args, "--mode", "independent",
                "--methods", workload, "--metrics", "spearman_abs", "--images", str(args.images), "--fixed-class",
@@ -242,6 +254,10 @@ def main(argv=None):
         raise SystemExit(f"error: the peer's copy of the model failed:\n{check.stderr[-3000:]}")
     print(f"the peer's copy ({'Keras 2, TensorFlow 2.15' if args.engine == 'tf' else 'torch'}): "
           f"{check.stdout.strip()}")
+    diff, largest = logit_check(check.stdout)
+    if not diff <= LOGIT_TOLERANCE * max(1.0, largest):
+        raise SystemExit(f"error: the peer's copy does not give our logits (max difference {diff:.3g}, allowed "
+                         f"{LOGIT_TOLERANCE:g} x the largest logit): the comparison would not be of one model")
     ours = {w: [] for w in args.workloads}
     peers = {w: [] for w in args.workloads}
     scratch = Path(tempfile.mkdtemp(prefix="vs-quantus-", dir=cache))
