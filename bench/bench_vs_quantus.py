@@ -166,12 +166,15 @@ def our_model(args):
 
 def prepare_inputs(model, images, path):
     """Write what the peer needs (see ``quantus_peer.py``): the images, the trained model's top class of each
-    (what ``--fixed-class`` explains), our logits and our weights. Returns the classes."""
+    (what ``--fixed-class`` explains), our logits, our input gradients for those classes and our weights.
+    Returns the classes."""
     logits = model.predict_logits(images)
     classes = logits.argmax(1).astype(np.int64)
+    gradients = model.input_gradients(images, classes)
     weights = {f"w:{name}": value for name, value in model.get_weights().items()}
     tmp = f"{path}.tmp.npz"
-    np.savez(tmp, x=images.astype(np.float32), classes=classes, logits=logits.astype(np.float32), **weights)
+    np.savez(tmp, x=images.astype(np.float32), classes=classes, logits=logits.astype(np.float32),
+             gradients=gradients.astype(np.float32), **weights)
     os.replace(tmp, path)
     return classes
 
