@@ -1,6 +1,7 @@
 """bench/bench_vs_quantus.py's own parts, without Quantus (the bench makes its environment; the suite never
 installs TensorFlow 2.15): the peer's copies of our models give our logits, its explain_func gives our
 gradients in either layout Quantus hands it, and the bench's last lines."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ def test_the_keras_2_copy_of_our_cnn_gives_our_logits(random_cnn, random_digits,
     assert done.returncode == 0, done.stderr[-2000:]
     diff, largest = bench.logit_check(done.stdout)   # eager Keras 2 against our graph
     assert diff < 1e-5 and largest > 0, done.stdout
+    # and the explain_func given to Quantus (a tf.function over the Keras model) computes our input gradients
+    found = re.search(r"explain_func's gradients: max difference (\S+) \(largest (\S+)\)", done.stdout)
+    assert found and float(found.group(1)) <= 1e-5 * float(found.group(2)), done.stdout
 
 
 def test_the_torch_copy_and_the_explain_func_give_our_logits_and_gradients(random_digits, tmp_path):
