@@ -28,7 +28,8 @@ quantus==0.6.0``), leaving the project's own environment untouched.
 
 Before timing, the copy's logits are checked against ours (``max logit difference``). Then per run and
 workload ours and Quantus's process run one after the other (which goes first alternates between runs),
-``--runs`` (3) times; medians. The last lines are ``ratio gradient: R`` and ``ratio smoothgrad: R``, our median
+``--runs`` (3) times; medians, and the ratio of the two sides run by run (on a busy machine the load changes
+between runs more than between the two halves of one). The last lines are ``ratio gradient: R`` and ``ratio smoothgrad: R``, our median
 wall time over Quantus's (below 1: ours is faster). ``--quick``: 4 images, 5 samples, 1 run (a smoke test).
 
     PYTHONPATH=src .venv/bin/python bench/bench_vs_quantus.py [--engine tf|torch] [--images 100] [--runs 3]
@@ -286,6 +287,9 @@ def main(argv=None):
     for workload in args.workloads:
         print(median_line("ours", workload, ours[workload]))
         print(median_line("quantus", workload, peers[workload]))
+        if args.runs > 1:   # the two sides of one run saw about the same load: on a busy machine the steadier figure
+            print(f"ours / quantus run by run, {workload}: "
+                  + ", ".join(f"{a / b:.2f}" for a, b in zip(ours[workload], peers[workload])))
     for line in ratio_lines(ours, peers):
         print(line)
     return ours, peers
