@@ -99,6 +99,26 @@ def test_a_torchvision_architecture_by_name():
     assert [s.label for s in result.steps] == ["original", "fc", "layer4.1.conv2"]
 
 
+def test_a_timm_architecture_by_name_loads_and_explains():
+    """timm's tiny test ViT, random weights (no download): its class token and position embedding, bare
+    parameters, are a block of their own, and randomizing them changes the Gradient map."""
+    pytest.importorskip("timm")
+    from sanity_checks.experiments import model_randomization
+    from sanity_checks.loading import load_model
+
+    model = load_model("timm:test_vit(num_classes=10, img_size=32)", input_shape=(32, 32, 3), device="cpu")
+    blocks = model.architecture.block_names
+    assert blocks[:2] == ["head", "blocks.5.mlp.fc2"] and blocks[-2:] == ["patch_embed.proj", "(model)"]
+    assert {p.name for p in model.parameters() if model.architecture.block("(model)").owns(p.name)} \
+        == {"cls_token", "pos_embed"}
+    images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)
+    result = model_randomization.run(model, images, methods=["gradient"], metrics=["spearman_abs"],
+                                     blocks=["head", "(model)"], mode="independent", progress=False)
+    assert [s.label for s in result.steps] == ["original", "head", "(model)"]
+    values = [r["value"] for r in result.rows if r["step"] == "(model)"]
+    assert len(values) == 2 and max(values) < 0.999
+
+
 @pytest.mark.parametrize("model, extra, message", [
     ("{dir}/my_net.py:make_modle", [], "my_net.py has no 'make_modle'; it defines: broken, make_model, nn"),
     ("{dir}/my_net.py:broken", [], "calling broken failed: ValueError: no such layer size"),

@@ -101,10 +101,11 @@ def build(spec):
             raise ModelError(f"torchvision has no model {name!r}; e.g. resnet18, vgg11, densenet121")
         factory = lambda **kw: models.get_model(name, weights=None, **kw)   # noqa: E731
     elif source == "timm":
+        import_torchvision()   # timm imports it: where its operators do not load, declare them first
         try:
             import timm
         except ImportError:
-            raise ModelError("timm is not installed: pip install timm") from None
+            raise ModelError(f"timm is not installed: {INSTALL}") from None
         factory = lambda **kw: timm.create_model(name, pretrained=False, **kw)   # noqa: E731
     else:
         module = _import_source(source)
