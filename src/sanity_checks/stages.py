@@ -27,6 +27,7 @@ _KERAS_STAGES = (
     re.compile(r"^(.*?block_?\d+[a-z]?)(?=[_/]|$)"),          # conv5_block16_*, stage_2_block_4_*, block6a_*
     re.compile(r"^(.*?expanded_conv(?:_\d+)?)(?=_[a-z])"),    # MobileNet's expanded_conv_3_*
     re.compile(r"^(.*?[a-z]+\d+)(?=_[a-z])"),                 # DenseNet's transitions pool2_conv, pool2_bn
+    re.compile(r"^((?:.*_)?stem)(?=/)"),                       # a stem sub-model: convnext_tiny_stem/...
 )
 
 
