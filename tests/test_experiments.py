@@ -219,3 +219,52 @@ def test_first_image_selects_later_test_images_and_names_them(model_folder, data
     assert all(r["value"] == pytest.approx(every[(r["image"], r["step"])]) for r in later)
     with pytest.raises(SanityCheckError, match="--images must be in 1..49"):
         model_randomization_main(args + ["--out", str(tmp_path / "x"), "--first-image", "1", "--images", "50"])
+
+
+def test_a_runs_warnings_are_said_once_with_counts_and_progress_shows_each_state(model_folder, data_root, tmp_path,
+                                                                               monkeypatch, capsys):
+    """A method whose maps are all zero at every state: one line for the run (not one per state), its counts
+    in summary.json; a bar over the model states inside the task, with the method at work."""
+    import dataclasses
+
+    from sanity_checks import progress
+    from sanity_checks.methods import registry
+
+    zeros = dataclasses.replace(registry.SPECS["gradient"],
+                                function=lambda model, x, classes=None, **kw: np.zeros(x.shape, np.float32))
+    monkeypatch.setitem(registry.SPECS, "gradient", zeros)
+    monkeypatch.setattr(progress, "wanted", bool)   # as on a terminal
+    out = tmp_path / "out"
+    model_randomization_main(["--model", str(model_folder), "--methods", "gradient", "guided_backprop", "--metrics",
+                              "spearman_abs", "--blocks", "softmax_linear", "fc1", "--images", "3", "--eval-images",
+                              "0", "--images-per-task", "2", "--data-root", str(data_root), "--out", str(out)])
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "all-zero" in line]
+    assert said == ["warning: Gradient: all-zero maps at 3 of 3 model states, images 0-2"]
+    assert "DegenerateMaskWarning" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == {"Gradient: all-zero maps": {"states": 3, "of_states": 3, "images": [0, 1, 2],
+                                                               "elsewhere": 0}}
+    assert "model states" in err and ("state/s" in err or "s/state" in err)
+    assert "softmax_linear · Guided BackProp" in err
+    assert not progress.enabled()
+
+
+def test_tallies_of_tasks_merge_as_one_run():
+    """What pool and Dask workers send back (a tally per task) merges into the counts of the run."""
+    from sanity_checks import tally
+
+    parts = []
+    for images, states in (([0, 1], 3), ([2], 3)):
+        with tally.collecting() as counted:
+            for k in range(states):
+                tally.state(f"top-down/reinit/{k}")
+                if k:
+                    tally.masks("GradCAM", np.zeros((len(images), 4, 4, 1)), images)
+            tally.state(None)
+            import warnings
+            warnings.warn("something odd at 0.5", RuntimeWarning)
+        parts.append(counted.to_array())
+    merged = tally.merged(parts + [None])
+    assert merged.lines() == ["GradCAM: all-zero maps at 2 of 3 model states, images 0-2",
+                              "RuntimeWarning: something odd at # (2 times)"]

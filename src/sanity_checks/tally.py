@@ -74,7 +74,8 @@ class Tally:
                              + (" elsewhere" if v["states"] else ""))
             if v["images"]:
                 where.append(f"images {_ranges(v['images'])}")
-            out.append(f"{kind}: {', '.join(where)}")
+            said = kind.split(":")[0].endswith("Warning")   # a warning's own text: counts in parentheses
+            out.append(f"{kind} ({', '.join(where)})" if said else f"{kind} {', '.join(where)}")
         return out
 
 
