@@ -31,10 +31,13 @@ def states(steps, desc=None, show=None):
     if not (enabled() if show is None else show):
         yield from steps
         return
+    import shutil
+
     from tqdm.auto import tqdm
 
     outer = _bar
-    bar = tqdm(steps, desc=desc or "model states", unit="state", leave=False, mininterval=0.5, dynamic_ncols=True)
+    width = shutil.get_terminal_size((100, 24)).columns   # a terminal that reports 0 columns shows no bar
+    bar = tqdm(steps, desc=desc or "model states", unit="state", leave=False, mininterval=0.5, ncols=width)
     _bar = bar
     try:
         for step in bar:

@@ -71,7 +71,7 @@ def run(job, out, backend=None, shard=None, merge_only=False, progress=True):
     progress_module.enable(progress_module.wanted(progress))
     if todo:
         backend = backend or Serial(job.work)
-        bar = tqdm(total=len(mine), initial=len(mine) - len(todo), unit="task", disable=not progress,
+        bar = tqdm(total=len(mine), initial=len(mine) - len(todo), unit="task", disable=not progress_module.enabled(),
                    desc=f"tasks ({backend.name})" + (f", shard {shard[0]}/{shard[1]}" if shard else ""))
         try:
             for task in todo:
