@@ -252,7 +252,9 @@ def test_a_runs_warnings_are_said_once_with_counts_and_progress_shows_each_state
 
 def test_tallies_of_tasks_merge_as_one_run():
     """What pool and Dask workers send back (a tally per task) merges into the counts of the run."""
-    from sanity_checks import tally
+    import warnings
+
+    from sanity_checks import methods, tally
 
     parts = []
     for images, states in (([0, 1], 3), ([2], 3)):
@@ -262,9 +264,10 @@ def test_tallies_of_tasks_merge_as_one_run():
                 if k:
                     tally.masks("GradCAM", np.zeros((len(images), 4, 4, 1)), images)
             tally.state(None)
-            import warnings
+            tally.masks("Gradient", np.ones((1, 4, 4, 1)), [70])   # a check's own copy ids: not named
             warnings.warn("something odd at 0.5", RuntimeWarning)
+            warnings.warn("mask of image(s) [0] is all zero", methods.DegenerateMaskWarning)   # counted above
         parts.append(counted.to_array())
     merged = tally.merged(parts + [None])
     assert merged.lines() == ["GradCAM: all-zero maps at 2 of 3 model states, images 0-2",
-                              "RuntimeWarning: something odd at # (2 times)"]
+                              "Gradient: constant maps 2 times", "RuntimeWarning: something odd at # (2 times)"]

@@ -29,12 +29,14 @@ class Tally:
         self.at = None          # the current state, None outside a loop over states
 
     def add(self, kind, images=()):
+        """One occurrence of ``kind`` at the current state, for ``images`` (ids; kept for states only:
+        elsewhere a check may name noisy copies of an image by ids of its own)."""
         entry = self.kinds.setdefault(kind, {"states": set(), "images": set(), "elsewhere": 0})
         if self.at is None:
             entry["elsewhere"] += 1
         else:
             entry["states"].add(self.at)
-        entry["images"].update(int(i) for i in images)
+            entry["images"].update(int(i) for i in images)
 
     def to_json(self):
         return {"states": sorted(self.states),
@@ -73,7 +75,7 @@ class Tally:
                 where.append(f"{v['elsewhere']} time{'s' if v['elsewhere'] > 1 else ''}"
                              + (" elsewhere" if v["states"] else ""))
             if v["images"]:
-                where.append(f"images {_ranges(v['images'])}")
+                where.append(f"image{'s' if len(v['images']) > 1 else ''} {_ranges(v['images'])}")
             said = kind.split(":")[0].endswith("Warning")   # a warning's own text: counts in parentheses
             out.append(f"{kind} ({', '.join(where)})" if said else f"{kind} {', '.join(where)}")
         return out
@@ -99,9 +101,8 @@ def _kind(message, category):
 
 
 def _counted(message, category, filename, lineno, file=None, line=None):
-    from .metrics import DegenerateMaskWarning
-
-    if issubclass(category, DegenerateMaskWarning) and "not finite" not in str(message):
+    degenerate = any(c.__name__ == "DegenerateMaskWarning" for c in category.__mro__)   # methods' and metrics'
+    if degenerate and "not finite" not in str(message):
         return   # all-zero and constant maps are counted by masks(), with their images
     _current.add(_kind(message, category))
 
