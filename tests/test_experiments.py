@@ -271,3 +271,19 @@ def test_tallies_of_tasks_merge_as_one_run():
     merged = tally.merged(parts + [None])
     assert merged.lines() == ["GradCAM: all-zero maps at 2 of 3 model states, images 0-2",
                               "Gradient: constant maps 2 times", "RuntimeWarning: something odd at # (2 times)"]
+
+
+def test_a_method_the_model_cannot_run_is_skipped_in_one_line_and_the_others_go_on(random_mlp):
+    from sanity_checks.methods import MethodError
+    from sanity_checks.methods.registry import runnable_methods
+
+    said = []
+    kept = runnable_methods(random_mlp, ["gradient", "gradcam", "guided_gradcam", "edge"], log=said.append)
+    assert kept == ["gradient", "edge"]
+    assert said == ["note: GradCAM skipped: GradCAM needs a convolutional layer, and mlp has none (no gradcam_layer)",
+                    "note: Guided GradCAM skipped: GradCAM needs a convolutional layer, and mlp has none "
+                    "(no gradcam_layer)"]
+    with pytest.raises(MethodError, match="unknown layer 'conv9'"):   # a layer the user named stays an error
+        runnable_methods(random_mlp, ["gradient", "gradcam"], {"gradcam": {"layer": "conv9"}}, log=said.append)
+    with pytest.raises(MethodError, match="no method left"):
+        runnable_methods(random_mlp, ["gradcam"], log=said.append)
