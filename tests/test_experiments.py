@@ -287,3 +287,13 @@ def test_a_method_the_model_cannot_run_is_skipped_in_one_line_and_the_others_go_
         runnable_methods(random_mlp, ["gradient", "gradcam"], {"gradcam": {"layer": "conv9"}}, log=said.append)
     with pytest.raises(MethodError, match="no method left"):
         runnable_methods(random_mlp, ["gradcam"], log=said.append)
+
+
+def test_blocks_layers_is_a_grouping_and_our_models_keep_their_declared_blocks(model_folder, data_root, tmp_path):
+    out = tmp_path / "out"
+    model_randomization_main(["--model", str(model_folder), "--methods", "gradient", "--metrics", "spearman_abs",
+                              "--blocks", "layers", "--images", "1", "--eval-images", "0", "--data-root",
+                              str(data_root), "--out", str(out), "--quiet"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["blocks"] == ["softmax_linear", "fc1", "hidden2", "hidden1"]
+    assert json.loads((out / "run.json").read_text())["settings"]["loading"]["grouping"] == "layers"
