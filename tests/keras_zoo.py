@@ -100,6 +100,31 @@ def mobilenet(K, seed):
     return model
 
 
+def densenet_like(K, seed):
+    """Layers named as DenseNet's (``conv1_conv``, ``conv2_block1_1_conv``, the transition ``pool2_bn`` /
+    ``pool2_conv``, the final ``bn``), two dense blocks of two layers and one more after the transition."""
+    K.utils.set_random_seed(seed)
+    L = K.layers
+
+    def dense_layer(x, name):
+        y = L.BatchNormalization(name=f"{name}_0_bn")(x)
+        y = L.Conv2D(4, 1, name=f"{name}_1_conv")(L.ReLU(name=f"{name}_0_relu")(y))
+        y = L.BatchNormalization(name=f"{name}_1_bn")(y)
+        y = L.Conv2D(2, 3, padding="same", name=f"{name}_2_conv")(L.ReLU(name=f"{name}_1_relu")(y))
+        return L.Concatenate(name=f"{name}_concat")([x, y])
+
+    inputs = K.Input((16, 16, 3))
+    x = L.Conv2D(4, 3, padding="same", name="conv1_conv")(inputs)
+    x = L.ReLU(name="conv1_relu")(L.BatchNormalization(name="conv1_bn")(x))
+    x = dense_layer(dense_layer(x, "conv2_block1"), "conv2_block2")
+    x = L.ReLU(name="pool2_relu")(L.BatchNormalization(name="pool2_bn")(x))
+    x = L.AveragePooling2D(2, name="pool2_pool")(L.Conv2D(4, 1, name="pool2_conv")(x))
+    x = dense_layer(x, "conv3_block1")
+    x = L.ReLU(name="relu")(L.BatchNormalization(name="bn")(x))
+    x = L.GlobalAveragePooling2D(name="avg_pool")(x)
+    return K.Model(inputs, L.Dense(5, activation="softmax", name="predictions")(x), name="densenet_like")
+
+
 KINDS = {"sequential": sequential_cnn, "functional": functional, "nested": nested, "softmax_op": softmax_op,
          "mobilenet": mobilenet}
 

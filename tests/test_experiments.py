@@ -220,3 +220,81 @@ def test_first_image_selects_later_test_images_and_names_them(model_folder, data
     assert all(r["value"] == pytest.approx(every[(r["image"], r["step"])]) for r in later)
     with pytest.raises(SanityCheckError, match="--images must be in 1..49"):
         model_randomization_main(args + ["--out", str(tmp_path / "x"), "--first-image", "1", "--images", "50"])
+
+
+def test_a_runs_warnings_are_said_once_with_counts_and_progress_shows_each_state(model_folder, data_root, tmp_path,
+                                                                               monkeypatch, capsys):
+    """A method whose maps are all zero at every state: one line for the run (not one per state), its counts
+    in summary.json; a bar over the model states inside the task, with the method at work."""
+    import dataclasses
+
+    from sanity_checks import progress
+    from sanity_checks.methods import registry
+
+    zeros = dataclasses.replace(registry.SPECS["gradient"],
+                                function=lambda model, x, classes=None, **kw: np.zeros(x.shape, np.float32))
+    monkeypatch.setitem(registry.SPECS, "gradient", zeros)
+    monkeypatch.setattr(progress, "wanted", bool)   # as on a terminal
+    out = tmp_path / "out"
+    model_randomization_main(["--model", str(model_folder), "--methods", "gradient", "guided_backprop", "--metrics",
+                              "spearman_abs", "--blocks", "softmax_linear", "fc1", "--images", "3", "--eval-images",
+                              "0", "--images-per-task", "2", "--data-root", str(data_root), "--out", str(out)])
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "all-zero" in line]
+    assert said == ["warning: Gradient: all-zero maps at 3 of 3 model states, images 0-2"]
+    assert "DegenerateMaskWarning" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == {"Gradient: all-zero maps": {"states": 3, "of_states": 3, "images": [0, 1, 2],
+                                                               "elsewhere": 0}}
+    assert "model states" in err and ("state/s" in err or "s/state" in err)
+    assert "softmax_linear · Guided BackProp" in err
+    assert not progress.enabled()
+
+
+def test_tallies_of_tasks_merge_as_one_run():
+    """What pool and Dask workers send back (a tally per task) merges into the counts of the run."""
+    import warnings
+
+    from sanity_checks import methods, tally
+
+    parts = []
+    for images, states in (([0, 1], 3), ([2], 3)):
+        with tally.collecting() as counted:
+            for k in range(states):
+                tally.state(f"top-down/reinit/{k}")
+                if k:
+                    tally.masks("GradCAM", np.zeros((len(images), 4, 4, 1)), images)
+            tally.state(None)
+            tally.masks("Gradient", np.ones((1, 4, 4, 1)), [70])   # a check's own copy ids: not named
+            warnings.warn("something odd at 0.5", RuntimeWarning)
+            warnings.warn("mask of image(s) [0] is all zero", methods.DegenerateMaskWarning)   # counted above
+        parts.append(counted.to_array())
+    merged = tally.merged(parts + [None])
+    assert merged.lines() == ["GradCAM: all-zero maps at 2 of 3 model states, images 0-2",
+                              "Gradient: constant maps 2 times", "RuntimeWarning: something odd at # (2 times)"]
+
+
+def test_a_method_the_model_cannot_run_is_skipped_in_one_line_and_the_others_go_on(random_mlp):
+    from sanity_checks.methods import MethodError
+    from sanity_checks.methods.registry import runnable_methods
+
+    said = []
+    kept = runnable_methods(random_mlp, ["gradient", "gradcam", "guided_gradcam", "edge"], log=said.append)
+    assert kept == ["gradient", "edge"]
+    assert said == ["note: GradCAM skipped: GradCAM needs a convolutional layer, and mlp has none (no gradcam_layer)",
+                    "note: Guided GradCAM skipped: GradCAM needs a convolutional layer, and mlp has none "
+                    "(no gradcam_layer)"]
+    with pytest.raises(MethodError, match="unknown layer 'conv9'"):   # a layer the user named stays an error
+        runnable_methods(random_mlp, ["gradient", "gradcam"], {"gradcam": {"layer": "conv9"}}, log=said.append)
+    with pytest.raises(MethodError, match="no method left"):
+        runnable_methods(random_mlp, ["gradcam"], log=said.append)
+
+
+def test_blocks_layers_is_a_grouping_and_our_models_keep_their_declared_blocks(model_folder, data_root, tmp_path):
+    out = tmp_path / "out"
+    model_randomization_main(["--model", str(model_folder), "--methods", "gradient", "--metrics", "spearman_abs",
+                              "--blocks", "layers", "--images", "1", "--eval-images", "0", "--data-root",
+                              str(data_root), "--out", str(out), "--quiet"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["blocks"] == ["softmax_linear", "fc1", "hidden2", "hidden1"]
+    assert json.loads((out / "run.json").read_text())["settings"]["loading"]["grouping"] == "layers"

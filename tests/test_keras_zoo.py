@@ -265,3 +265,37 @@ def test_channels_first_models_are_refused_in_one_line(tmp_path, flavour):
         with pytest.raises(ModelError, match=r"layer\(s\) conv compute channels-first .* only channels-last") as err:
             load_model(source, log=quiet)
         assert "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------------ 7. blocks by the model's stages
+@pytest.mark.parametrize("name, stage", [
+    ("conv5_block16_1_conv", "conv5_block16"), ("conv2_block1_0_bn", "conv2_block1"), ("pool2_conv", "pool2"),
+    ("convnext_tiny_stage_2_block_4_layernorm", "convnext_tiny_stage_2_block_4"),
+    ("convnext_tiny_downsampling_block_0/layer_normalization", "convnext_tiny_downsampling_block_0"),
+    ("convnext_tiny_stem/convnext_tiny_stem_conv", "convnext_tiny_stem"), ("block6a_expand_conv", "block6a"), ("block14_sepconv2", "block14"), ("expanded_conv_3_project", "expanded_conv_3"),
+    ("expanded_conv_depthwise", "expanded_conv"), ("conv2d_1", "conv2d_1"), ("dense", "dense"), ("conv_1", "conv_1"),
+    ("batch_normalization_3", "batch_normalization_3"), ("predictions", "predictions"), ("top_conv", "top_conv")])
+def test_stage_of_a_keras_layer_name(name, stage):
+    from sanity_checks.stages import stage_of
+    assert stage_of(name) == stage
+
+
+def test_a_densenet_named_model_has_one_block_per_stage_in_forward_order_and_layers_keeps_each_layer(tmp_path):
+    _, path = saved(tmp_path, zoo.densenet_like, "keras")
+    by_stage = load_model(path, log=quiet)
+    by_layer = load_model(path, log=quiet, grouping="layers")
+    try:
+        assert by_stage.architecture.block_names == [
+            "predictions", "bn", "conv3_block1", "pool2", "conv2_block2", "conv2_block1", "conv1_conv"]
+        layers = by_layer.architecture.block_names
+        assert layers == ["predictions", "bn", "conv3_block1_2_conv", "conv3_block1_1_conv", "conv3_block1_0_bn",
+                          "pool2_conv", "pool2_bn", "conv2_block2_2_conv", "conv2_block2_1_conv", "conv2_block2_0_bn",
+                          "conv2_block1_2_conv", "conv2_block1_1_conv", "conv2_block1_0_bn", "conv1_conv"]
+        for block in by_stage.architecture.blocks:   # each stage holds exactly the variables of its layers
+            members = [b for b in by_layer.architecture.blocks if b.name == block.name
+                       or b.name.startswith(block.name + "_")]
+            assert sorted(block.variables) == sorted(v for b in members for v in b.variables)
+        assert "conv1_bn/gamma" in by_stage.architecture.block("conv1_conv").variables
+    finally:
+        by_stage.close()
+        by_layer.close()

@@ -323,3 +323,35 @@ def test_bad_models_and_images_are_one_clear_line():
         load_model(nn.Sequential(nn.Flatten(), nn.Linear(12, 2)), input_shape=(5, 5, 3), device="cpu")
     with pytest.raises(ModelError, match="needs the shape of its images"):
         load_torch(nn.Sequential(nn.Flatten(), nn.Linear(12, 2)))
+
+
+class TwoStages(nn.Module):
+    """A stem and a ``layer1`` of two residual-style blocks (``layer1.0``, ``layer1.1``), as torchvision's
+    ResNets name them, and a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.layer1 = nn.Sequential(*[nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                                    nn.Conv2d(4, 4, 1)) for _ in range(2)])
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(x))
+        return self.fc(self.layer1(x).mean(dim=(2, 3)))
+
+
+def test_blocks_by_stage_follow_the_module_paths_and_layers_keeps_each_module():
+    from sanity_checks.stages import stage_of
+
+    net = TwoStages()
+    by_stage = load_model(net, input_shape=(6, 6, 3), device="cpu")
+    assert by_stage.architecture.block_names == ["fc", "layer1.1", "layer1.0", "conv1"]
+    assert set(by_stage.architecture.block("layer1.0").variables) == {
+        f"layer1.0.{n}" for n in ("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                                  "3.weight", "3.bias")}
+    by_layer = load_model(net, input_shape=(6, 6, 3), device="cpu", grouping="layers")
+    assert by_layer.architecture.block_names == ["fc", "layer1.1.3", "layer1.1.0", "layer1.0.3", "layer1.0.0", "conv1"]
+    assert stage_of("features.denseblock2.denselayer5.conv1", "torch") == "features.denseblock2.denselayer5"
+    assert stage_of("features.4.0.block.1.0", "torch") == "features.4"
+    assert stage_of("features.0", "torch") == "features.0"

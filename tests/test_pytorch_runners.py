@@ -91,12 +91,13 @@ def test_a_torchvision_architecture_by_name():
     from sanity_checks.loading import load_model
 
     model = load_model("torchvision:resnet18(num_classes=10)", input_shape=(32, 32, 3), device="cpu")
-    # at 32x32 layer4 is 1x1: GradCAM takes the last output larger than that
-    assert model.architecture.gradcam_layer == "layer3" and model.architecture.block_names[:2] == ["fc", "layer4.1.conv2"]
+    # at 32x32 layer4 is 1x1: GradCAM takes the last output larger than that; blocks are its stages
+    assert model.architecture.gradcam_layer == "layer3" and model.architecture.block_names[:3] == [
+        "fc", "layer4.1", "layer4.0"] and len(model.architecture.blocks) == 10
     images = np.random.default_rng(1).random((1, 32, 32, 3), dtype=np.float32)
     result = model_randomization.run(model, images, methods=["gradient", "gradcam"], metrics=["spearman_abs"],
-                                     blocks=["fc", "layer4.1.conv2"], progress=False)
-    assert [s.label for s in result.steps] == ["original", "fc", "layer4.1.conv2"]
+                                     blocks=["fc", "layer4.1"], progress=False)
+    assert [s.label for s in result.steps] == ["original", "fc", "layer4.1"]
 
 
 def test_a_timm_architecture_by_name_loads_and_explains():

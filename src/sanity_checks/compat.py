@@ -125,6 +125,9 @@ with native_banner_filtered():   # importing TensorFlow writes its native start-
     tf1 = tf.compat.v1
     tf1.disable_eager_execution()
     tf.get_logger().setLevel("ERROR")
+    # The devices are probed here, under the filter, not at the first session: without a GPU that probe
+    # writes an ERROR-level `failed call to cuInit` line that TF_CPP_MIN_LOG_LEVEL=2 lets through.
+    tf.config.list_physical_devices()
 
 
 def load_slim():

@@ -29,11 +29,15 @@ def load_model(spec, **options):
     weights file that holds a pickled model), Keras sources only: ``custom_objects_module`` (a module name or
     ``.py`` file holding the custom layer classes), ``blocks_file`` (JSON ``{block: [layer-name regex,
     ...]}``), ``blocks`` (the same mapping as a dict), ``log`` (where notes go; default print); PyTorch
-    sources only: ``weights`` (a state dict file), ``input_shape`` ((H, W, C) of one image), ``device``.
+    sources only: ``weights`` (a state dict file), ``input_shape`` ((H, W, C) of one image), ``device``;
+    Keras and PyTorch: ``grouping`` ('stages', the default: layers merged by the stages their names show;
+    'layers': one block per weighted layer; :mod:`sanity_checks.stages`).
     """
     from .engines import numpy_mlp
     from .engines.pytorch.loading import TORCH_OPTIONS, is_torch_module, is_torch_spec, load_torch
+    from .stages import DEFAULT_GROUPING, check_grouping
 
+    grouping = check_grouping(options.pop("grouping", None) or DEFAULT_GROUPING)   # our own models: their blocks
     if isinstance(spec, (str, os.PathLike)) and numpy_mlp.is_numpy_mlp_file(spec):
         return numpy_mlp.load(spec)   # no TensorFlow needed
     torch_given = sorted(k for k in TORCH_OPTIONS if options.get(k) not in (None, False, {}))
@@ -43,7 +47,7 @@ def load_model(spec, **options):
         if keras_given:
             raise ModelError(f"{', '.join(keras_given)} apply to Keras models only")
         return load_torch(spec, **{k: options.get(k) for k in TORCH_OPTIONS},
-                          trust_model_code=bool(options.get("trust_model_code")))
+                          trust_model_code=bool(options.get("trust_model_code")), grouping=grouping)
     if torch_given:
         raise ModelError(f"{', '.join(torch_given)} apply to PyTorch models only, and {spec} is not one "
                          f"(give my_net.py:factory, package.module:factory, torchvision:NAME or timm:NAME)")
@@ -53,12 +57,12 @@ def load_model(spec, **options):
 
     if not isinstance(spec, (str, os.PathLike)):
         if is_keras_model(spec):
-            return load_keras(spec, **options)
+            return load_keras(spec, **options, grouping=grouping)
         raise ModelError(f"cannot load a model from a {type(spec).__name__}: give a model folder, a Keras file "
                          f"(.keras, .h5), a tf-keras SavedModel folder, a Keras model object or a torch.nn.Module")
     spec = os.fspath(spec)
     if is_keras_path(spec):
-        return load_keras(spec, **options)
+        return load_keras(spec, **options, grouping=grouping)
     given = sorted(k for k in options if k in KERAS_OPTIONS and options[k] not in (None, False, {}))
     if given:
         raise ModelError(f"{', '.join(given)} apply to Keras models only, and {spec} is not a Keras file")
@@ -113,6 +117,8 @@ def options_from_args(args):
     options = {"trust_model_code": getattr(args, "trust_model_code", False),
                "custom_objects_module": getattr(args, "custom_objects_module", None),
                "blocks_file": getattr(args, "blocks_file", None)}
+    if getattr(args, "grouping", None):   # --blocks layers|stages (cli.options.take_grouping)
+        options["grouping"] = args.grouping
     from .engines.pytorch.loading import is_torch_spec
 
     if is_torch_spec(getattr(args, "model", None)) or getattr(args, "weights", None):

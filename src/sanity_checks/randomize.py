@@ -28,11 +28,13 @@ Seeds: every variable's draw comes from ``SeedSequence([seed, crc32(variable nam
 seed gives the same randomized weights whatever the order of steps, and a cascade is cumulative:
 step k re-draws the blocks of step k-1 with the very same values and adds one block.
 """
+import contextlib
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from . import progress as progress_bar, tally
 from .errors import SanityCheckError
 from .random_streams import parameter_rng as variable_rng
 
@@ -170,14 +172,20 @@ class Randomizer:
         """Back to the trained weights (from the in-memory snapshot)."""
         self.randomize(())
 
-    def through(self, steps):
+    def through(self, steps, desc=None, progress=None):
         """Yield (index, step) with the model set to each step's state in turn; the trained weights are
-        back when the loop ends, also on error. The one loop over model states of every runner and check."""
+        back when the loop ends, also on error. The one loop over model states of every runner and check:
+        it shows a bar over the states (``progress``; default: where this process shows progress,
+        :mod:`~sanity_checks.progress`) and tells the warning tally which state it is at."""
+        run = f"{self.order}/{self.strategy.describe()}"
         try:
-            for index, step in enumerate(steps):
-                self.randomize(step.blocks)
-                yield index, step
+            with contextlib.closing(progress_bar.states(list(steps), desc, progress)) as states:
+                for index, step in enumerate(states):
+                    tally.state(f"{run}/{index}")
+                    self.randomize(step.blocks)
+                    yield index, step
         finally:
+            tally.state(None)
             self.restore()
 
     def steps(self, mode, blocks=None):

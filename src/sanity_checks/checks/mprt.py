@@ -47,7 +47,7 @@ def run(model, images, image_ids, seed=0, settings=None):
         steps = randomizer.steps("cascading", s["blocks"])
         shown = set(grid_states(len(steps)))
         with randomizer:
-            for index, step in randomizer.through(steps):
+            for index, step in randomizer.through(steps, f"randomization {order}"):
                 if index == 0 and reference is not None:
                     masks = reference
                 else:
@@ -130,5 +130,7 @@ SPEC = CheckSpec(
     min_effect=0.05,   # Spearman of absolute maps, 0 ... 1 here
     options=(RANDOMIZATION,
              Option("--blocks", "blocks", "randomization top-down/bottom-up: blocks to cascade through (default all; "
-                                          "the last state randomizes all of them)", nargs="+")),
+                                          "the last state randomizes all of them); 'layers': a Keras or PyTorch "
+                                          "model's blocks one per weighted layer instead of its stages",
+                    nargs="+")),
     figures=(CascadeFigure("cascading_curves.png"), GridFigure("mask_grid.png")))

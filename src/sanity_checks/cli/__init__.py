@@ -5,8 +5,16 @@ import sys
 from ..errors import SanityCheckError
 
 
+def _one_line(message, category, filename, lineno, line=None):
+    return f"warning: {category.__name__}: {message}\n"
+
+
 def run(main, argv=None):
-    """Call ``main(argv)``; a :class:`SanityCheckError` becomes one line on stderr and exit code 2."""
+    """Call ``main(argv)``; a :class:`SanityCheckError` becomes one line on stderr and exit code 2; a warning
+    is one line, without the source line that raised it."""
+    import warnings
+
+    warnings.formatwarning = _one_line
     try:
         return main(argv)
     except SanityCheckError as err:

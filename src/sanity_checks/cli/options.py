@@ -85,6 +85,9 @@ def add_run_arguments(p, images_per_task=None):
     g.add_argument("--merge", action="store_true", help="compute nothing: write the results from the parts")
     g.add_argument("--restart", action="store_true",
                    help="start over: remove OUT's parts and run record first (never with shards running)")
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bars (they show only on a terminal anyway: tasks, and the model states and "
+                        "method at work inside a task run in this process)")
     g.add_argument("--images-per-task", type=int, default=None,
                    help="images per task and part file: a multiple of 16 or a divisor of it, since images are "
                         "explained in blocks of 16 image ids (a smaller task still computes its block's cheap "
@@ -94,6 +97,18 @@ def add_run_arguments(p, images_per_task=None):
 def _default_images_per_task():
     from ..experiments.jobs import IMAGES_PER_TASK
     return IMAGES_PER_TASK
+
+
+def take_grouping(args):
+    """``--blocks layers`` or ``--blocks stages``: how a Keras or PyTorch model's layers make blocks
+    (``args.grouping``, a loading option), not block names (``args.blocks`` becomes None: all blocks)."""
+    from ..stages import GROUPINGS
+
+    blocks = getattr(args, "blocks", None)
+    args.grouping = None
+    if blocks and len(blocks) == 1 and blocks[0] in GROUPINGS:
+        args.grouping, args.blocks = blocks[0], None
+    return args
 
 
 def prepare_threads(args):
@@ -116,7 +131,7 @@ def run_job(job, args):
         if shard and (args.dask or args.workers > 1):
             raise runs.RunError("--shard runs in this process: leave out --workers and --dask")
         backend = runs.make_backend(job.work, args.workers, args.threads, args.dask, args.dask_timeout)
-    return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge)
+    return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge, progress=not args.quiet)
 
 
 def parse_override(text):

@@ -14,7 +14,7 @@ from ..methods import LABELS
 from ..randomize import Strategy
 from ..train import versions
 from .options import (add_common_arguments, add_model_and_image_arguments, add_run_arguments, eval_images_arg,
-                      load_method_modules, method_settings, prepare_threads, run_job)
+                      load_method_modules, method_settings, prepare_threads, run_job, take_grouping)
 
 
 def model_randomization_main(argv=None):
@@ -28,7 +28,10 @@ def model_randomization_main(argv=None):
                         "SavedModel folder or a PyTorch model (my_net.py:make_model, torchvision:NAME; see --weights)")
     p.add_argument("--mode", choices=["cascading", "independent", "noise"], default="cascading",
                    help="noise: the model noise test, cascading from the top block, once per --noise-levels")
-    p.add_argument("--blocks", nargs="+", default=None, help="blocks to randomize (default: all, top first)")
+    p.add_argument("--blocks", nargs="+", default=None,
+                   help="blocks to randomize (default: all, top first); or 'layers': a Keras or PyTorch model's blocks "
+                        "one per weighted layer, instead of its stages as its layer names show them (the default, "
+                        "e.g. DenseNet's conv5_block16, torchvision's layer3.1)")
     p.add_argument("--randomization", choices=["reinit", "truncated_normal", "uniform", "shuffle"], default="reinit",
                    help="reinit: each variable's own initializer, as the original code (default); "
                         "truncated_normal / uniform: std 0.01, as the paper's appendix; "
@@ -51,7 +54,7 @@ def model_randomization_main(argv=None):
     add_common_arguments(p)
     add_model_and_image_arguments(p, image_dir=False)
     add_run_arguments(p)
-    args = p.parse_args(argv)
+    args = take_grouping(p.parse_args(argv))
     if args.mode == "noise" and any(level < 0 for level in args.noise_levels):
         p.error("--noise-levels must be >= 0")
     check_output_folder(args.out)
@@ -96,7 +99,8 @@ def model_randomization_main(argv=None):
         "settings": settings, "versions": versions(), "summary": summary_stats,
         "test_accuracy": ({str(level): r.accuracy for level, r in zip(args.noise_levels, outcomes)}
                           if args.mode == "noise" else outcomes[0].accuracy),
-        "test_accuracy_images": settings["accuracy_images"]}
+        "test_accuracy_images": settings["accuracy_images"],
+        "warnings": getattr(job, "warnings", {})}   # each kind of warning of the run, with its counts
     written = results.write_all(args.out, rows, summary, figs)
     for level, result in zip(args.noise_levels if args.mode == "noise" else [None], outcomes):
         if level is not None:

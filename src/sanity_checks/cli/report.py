@@ -53,7 +53,7 @@ def main(argv=None):
     from . import options
     from .options import prepare_threads, run_job
 
-    args = parser().parse_args(argv)
+    args = options.take_grouping(parser().parse_args(argv))
     check_output_folder(args.out)  # before any work: a file in the way, a read-only file system
     checks = check_names(args.checks)
     parse_min_effect(args.min_effect)   # refused before any work
@@ -62,6 +62,12 @@ def main(argv=None):
     method_settings = options.method_settings(args)
     prepare_threads(args)
     model = loading.load_from_args(args)
+    from ..methods import available_methods
+    from ..methods.registry import runnable_methods
+    wanted = args.methods or available_methods(model)
+    runnable = runnable_methods(model, wanted, method_settings)   # one line per method the model cannot run
+    if runnable != list(wanted):
+        args.methods = runnable
     data, images, labels = test_images(model, args.images, args.data_root, args.image_dir,
                                        user=user_images.options(args))
     settings = check_settings(args, method_settings)

@@ -156,13 +156,14 @@ def model_randomization_job(model, model_folder, images, *, runs_, blocks, order
     ``inputs.test_images`` returned (it is loaded again in each worker).
     """
     from .. import metrics as metrics_module
-    from ..methods import available_methods, resolve_settings
+    from ..methods import available_methods
+    from ..methods.registry import runnable_methods
 
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
-    resolve_settings(model, methods, method_settings)   # refused before anything is written
+    methods = runnable_methods(model, methods, method_settings)   # refused before anything is written
     eval_data = eval_subset(data[0], eval_images) if data is not None else None
     config = {"model": model_reference(model_folder), "data_root": os.path.abspath(data_root),
               "image_dir": image_dir and os.path.abspath(image_dir), "n_images": int(len(images)),
@@ -224,14 +225,15 @@ def data_randomization_job(model, random_model, model_folder, random_folder, ima
                            method_settings, data_root, noise="per-state", first_image=0, data=None,
                            images_per_task=IMAGES_PER_TASK, loading=None, user_images=None, random_loading=None):
     from .. import metrics as metrics_module
-    from ..methods import available_methods, resolve_settings
+    from ..methods import available_methods
+    from ..methods.registry import runnable_methods
 
     data_randomization.check_pair(model, random_model)
     images = model.check_images(images)
     methods = list(methods or available_methods(model))
     metrics = list(metrics or model_randomization.default_metrics(images.shape[1:3]))
     metrics_module.check_names(metrics)
-    resolve_settings(model, methods, method_settings)   # refused before anything is written
+    methods = runnable_methods(model, methods, method_settings)   # refused before anything is written
     config = {"model": model_reference(model_folder), "random_model": model_reference(random_folder),
               "data_root": os.path.abspath(data_root), "n_images": int(len(images)), "methods": methods,
               "metrics": metrics, "seed": seed, "method_settings": method_settings or {}, "noise": noise,

@@ -51,25 +51,22 @@ class RandomizationResult:
 
 
 def explain_through_states(model, randomizer, steps, images, image_ids, methods, metrics, *, seed=0,
-                           fixed_class=False, method_settings=None, keep_masks=0, progress=False, desc=None,
+                           fixed_class=False, method_settings=None, keep_masks=0, progress=None, desc=None,
                            noise="per-state"):
     """Every image through every model state, in blocks keyed by image id (``by_image``), compared with the first state.
 
     Returns ``values`` (steps, methods, images, metrics) float64, ``classes`` (steps, images)
     int64 (the class explained), ``masks`` (steps, methods, keep_masks, H, W, C) float32 of the
     first ``keep_masks`` images. The noise of image ``image_ids[n]`` at state k is keyed by
-    (:func:`state_seed` (seed, k, noise), its id).
+    (:func:`state_seed` (seed, k, noise), its id). ``progress``: a bar over the states (default: where
+    this process shows progress, :mod:`~sanity_checks.progress`).
     """
-    from tqdm.auto import tqdm
-
     n = len(images)
     values = np.zeros((len(steps), len(methods), n, len(metrics)), np.float64)
     classes = np.zeros((len(steps), n), np.int64)
     kept = np.zeros((len(steps), len(methods), min(keep_masks, n)) + images.shape[1:], np.float32)
     reference = None
-    bar = tqdm(steps, desc=desc, unit="step", disable=not progress)
-    for index, step in randomizer.through(bar):
-        bar.set_postfix_str(step.label)
+    for index, step in randomizer.through(steps, desc or "model states", progress):
         classes[index] = (classes[0] if fixed_class and index > 0
                           else by_image.predicted_classes(model, images, image_ids))
         masks = by_image.masks(model, images, image_ids, methods, classes[index], state_seed(seed, index, noise),
@@ -87,7 +84,7 @@ def explain_through_states(model, randomizer, steps, images, image_ids, methods,
 def state_accuracy(model, randomizer, steps, eval_data):
     """(steps,) accuracy of each model state on ``eval_data`` (x, y)."""
     out = np.zeros(len(steps), np.float64)
-    for index, step in randomizer.through(steps):
+    for index, step in randomizer.through(steps, "accuracy per state"):
         out[index] = model.accuracy(*eval_data)
     return out
 

@@ -6,9 +6,11 @@ import warnings
 
 import numpy as np
 
+from .. import stages
 from ..compat import tf1
 from ..errors import ModelError
 from ..models import Architecture
+from ..stages import DEFAULT_GROUPING
 from .blocks import derive_blocks, read_blocks_file
 from .eager import eager_mode, read_keras_file, snapshot_of
 from .gradcam_layer import default_gradcam_layer
@@ -39,7 +41,8 @@ def _batch_size(input_shape):
     return int(min(256, max(8, 2_000_000 // int(np.prod(input_shape)))))
 
 
-def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=None, log=print):
+def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=None, log=print,
+                grouping=DEFAULT_GROUPING):
     """Rebuild a :class:`KerasSnapshot` in a new :class:`GraphModel`, assign its weights, check it."""
     from ..model import GraphModel
 
@@ -59,7 +62,7 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
         model.set_weights(dict(zip(names, snapshot.weights)))
         check_against_eager(model, builder, snapshot)
         call = builder.calls[0]
-        blocks, inert = derive_blocks(builder, groups)
+        blocks, inert = derive_blocks(builder, groups, grouping)
         model.architecture = dataclasses.replace(
             architecture, blocks=blocks, gradcam_layer=default_gradcam_layer(call))
         layers = dict(walk_layers(builder.model))
@@ -116,7 +119,7 @@ def check_against_eager(model, builder, snapshot, rtol=PROBE_RTOL):
 
 
 def load_keras(source, trust_model_code=False, custom_objects_module=None, blocks_file=None, blocks=None,
-               log=print):
+               log=print, grouping=DEFAULT_GROUPING):
     """A :class:`GraphModel` of a Keras file, tf-keras SavedModel folder, or Keras model object.
 
     Args:
@@ -125,6 +128,8 @@ def load_keras(source, trust_model_code=False, custom_objects_module=None, block
         trust_model_code: allow Lambda layers that carry Python bytecode (it runs while loading).
         custom_objects_module: a module name or ``.py`` file with the model's custom layer classes.
         blocks_file / blocks: layer groups ``{block: [regex, ...]}`` (a JSON file or a dict).
+        grouping: without those, 'stages' (layers merged by the stages their names show, e.g. DenseNet's
+            ``conv5_block16``) or 'layers' (one block per weighted layer); see :mod:`sanity_checks.stages`.
         log: where the notes about what was derived go.
     """
     custom = custom_objects_from(custom_objects_module)
@@ -143,4 +148,4 @@ def load_keras(source, trust_model_code=False, custom_objects_module=None, block
             except Exception as err:   # e.g. a model built in graph mode, whose weights live in a graph
                 raise ModelError(f"{name} cannot be run eagerly ({type(err).__name__}: {str(err)[:200]}): build or "
                                  f"load it inside sanity_checks.keras.eager_mode()") from None
-    return graph_model(snapshot, custom, trust_model_code, blocks, log)
+    return graph_model(snapshot, custom, trust_model_code, blocks, log, stages.check_grouping(grouping))

@@ -6,15 +6,18 @@ import json
 import re
 
 from ..errors import ModelError
+from .. import stages
 from ..models import Block
+from ..stages import DEFAULT_GROUPING
 from .layers import backing_variable, is_container, walk_layers
 
 
-def derive_blocks(builder, groups=None):
+def derive_blocks(builder, groups=None, grouping=DEFAULT_GROUPING):
     """(blocks, top first, the paths of the layers left out because all their weights are non-trainable).
 
-    Blocks: each weighted leaf layer (batch norm folded into the layer feeding it), or the layer groups
-    of ``groups`` ({block: [regex, ...]}, matched from the start of each layer path)."""
+    Blocks: each weighted leaf layer (batch norm folded into the layer feeding it), merged by the stages
+    their names show (``grouping`` 'stages', :mod:`sanity_checks.stages`; 'layers': not merged), or the
+    layer groups of ``groups`` ({block: [regex, ...]}, matched from the start of each layer path)."""
     call = builder.calls[0]
     records = call["records"]
     producer = {}   # output tensor name -> path
@@ -70,7 +73,7 @@ def derive_blocks(builder, groups=None):
         return tuple(blocks), inert
     for host in reversed(order):
         blocks.append(Block(host, variables=variables_of(units[host])))
-    return tuple(blocks), inert
+    return stages.group(blocks, "keras", grouping), inert
 
 
 def read_blocks_file(path):

@@ -1,6 +1,7 @@
 """Several methods over one batch of images, sharing what they have in common."""
 import numpy as np
 
+from .. import progress, tally
 from . import failures
 from .base import resolve_classes
 from .registry import available_methods, get_spec, method_settings, resolve_settings
@@ -74,5 +75,11 @@ def compute_masks(model, images, methods=None, classes=None, seed=0, settings=No
             memo[key] = result
         return result
 
-    return {name: run(name, per_method[name]) for name in names}
+    out = {}
+    ids = np.arange(len(x)) if image_ids is None else image_ids
+    for name in names:
+        progress.method(get_spec(name).label)
+        out[name] = run(name, per_method[name])
+        tally.masks(get_spec(name).label, out[name], ids)   # counted when a run collects warnings
+    return out
 

@@ -242,6 +242,30 @@ def resolve_settings(model, names, settings=None):
     return {name: resolved[name] for name in names}
 
 
+def runnable_methods(model, names, settings=None, log=print):
+    """``names`` less the GradCAM-type methods ``model`` cannot run on the layer it gives by default (none,
+    or not (h, w, K)), each said in one line to ``log``, then checked as :func:`resolve_settings` does: a
+    layer the user named is still an error, as is a run left with no method."""
+    from .gradcam import gradcam_layer
+
+    kept, skipped = [], set()
+    for name in names:
+        leader = FOLLOWS.get(name, (name,))[0]
+        named = any((settings or {}).get(m, {}).get("layer") for m in (name, leader))
+        if get_spec(name).needs_conv_layer and not named:
+            try:
+                gradcam_layer(model, None)
+            except MethodError as err:
+                log(f"note: {get_spec(name).label} skipped: {str(err).split('; valid layers')[0]}")
+                skipped.add(name)
+                continue
+        kept.append(name)
+    if names and not kept:
+        raise MethodError(f"no method left to run on {model.architecture.name}")
+    resolve_settings(model, kept, {m: s for m, s in (settings or {}).items() if m not in skipped})
+    return kept
+
+
 def method_settings(name, overrides=None):
     """The default settings of ``name`` updated by ``overrides``; unknown keys raise MethodError."""
     spec = get_spec(name)

@@ -3,11 +3,12 @@ parts written as they come back, and the merge once every part is there."""
 import json
 import sys
 
+from .. import progress as progress_module, tally
 from .backends import Serial
 from .errors import RunError
 from .parts import covered, is_done, scan_parts, write_part
 from .record import check_manifest, settings_id
-from .runners import Work
+from .runners import WARNINGS, Work
 
 
 def parse_shard(text):
@@ -42,6 +43,10 @@ def describe_missing(tasks, limit=6):
 def run(job, out, backend=None, shard=None, merge_only=False, progress=True):
     """Run ``job``'s missing tasks on ``backend`` (default serial), write parts, merge.
 
+    ``progress``: a bar over the tasks and, for tasks run in this process, over the model states inside
+    each (only where stderr is a terminal). The tasks' warnings are said once each, with their counts,
+    after the merge, and kept as ``job.warnings`` ({kind: counts}, :mod:`sanity_checks.tally`).
+
     ``shard``: (K, N): only every N-th task from the K-th (tasks in a fixed order); the shard that
     finds every part present merges, the others say what is missing and return None.
     ``merge_only``: run nothing; merge, or raise :class:`RunError` naming the missing parts.
@@ -62,9 +67,11 @@ def run(job, out, backend=None, shard=None, merge_only=False, progress=True):
     else:
         mine = tasks
     todo = [t for t in mine if not is_done(t, parts, coverage)]
+    shown = progress_module.enabled()
+    progress_module.enable(progress_module.wanted(progress))
     if todo:
         backend = backend or Serial(job.work)
-        bar = tqdm(total=len(mine), initial=len(mine) - len(todo), unit="task", disable=not progress,
+        bar = tqdm(total=len(mine), initial=len(mine) - len(todo), unit="task", disable=not progress_module.enabled(),
                    desc=f"tasks ({backend.name})" + (f", shard {shard[0]}/{shard[1]}" if shard else ""))
         try:
             for task in todo:
@@ -76,8 +83,10 @@ def run(job, out, backend=None, shard=None, merge_only=False, progress=True):
         finally:
             bar.close()
             backend.close()
+            progress_module.enable(shown)
     elif backend is not None:
         backend.close()
+    progress_module.enable(shown)
     if shard or merge_only:   # other processes may have written parts meanwhile
         parts = scan_parts(out, run_id, warn=False)
     coverage = covered(parts)
@@ -88,4 +97,9 @@ def run(job, out, backend=None, shard=None, merge_only=False, progress=True):
             raise RunError(message)
         print(f"{message}; the last shard to finish merges, or run again with --merge", file=sys.stderr)
         return None
-    return job.merge(parts)
+    merged = job.merge(parts)
+    counted = tally.merged(arrays.get(WARNINGS) for _, arrays in parts.values())
+    for line in counted.lines():
+        print(f"warning: {line}", file=sys.stderr)
+    job.warnings = counted.summary()
+    return merged

@@ -41,9 +41,19 @@ def runner_for(work):
         return _RUNNERS[key]
 
 
+#: The part entry holding a task's warnings, counted (:mod:`sanity_checks.tally`).
+WARNINGS = "__warnings__"
+
+
 def run_task(work, task):
-    """Run one task where this is called (any backend's worker): {name: array}."""
+    """Run one task where this is called (any backend's worker): {name: array}, with the task's warnings
+    counted instead of printed (``WARNINGS``: they are said once per run, when the run merges)."""
+    from .. import tally
+
     runner, lock = runner_for(work)
     with lock:   # a Dask worker with several threads must not share one session's state at once
-        arrays = runner.run_task(task)
-    return {name: np.asarray(value) for name, value in arrays.items()}
+        with tally.collecting() as counted:
+            arrays = runner.run_task(task)
+    out = {name: np.asarray(value) for name, value in arrays.items()}
+    out[WARNINGS] = counted.to_array()
+    return out

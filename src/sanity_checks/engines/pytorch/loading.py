@@ -192,7 +192,8 @@ def load_weights(module, path, trust_model_code=False, show=5):
     module.load_state_dict(state)
 
 
-def load_torch(spec, weights=None, input_shape=None, device=None, trust_model_code=False, metadata=None):
+def load_torch(spec, weights=None, input_shape=None, device=None, trust_model_code=False, metadata=None,
+               grouping="stages"):
     """A :class:`~sanity_checks.engines.pytorch.model.TorchModel` from an ``nn.Module`` or a spec."""
     from .model import TorchModel
 
@@ -209,7 +210,7 @@ def load_torch(spec, weights=None, input_shape=None, device=None, trust_model_co
             raise ModelError("a PyTorch model needs the shape of its images: --input-shape H W C (or --npy / "
                              "--data, whose images have it)")
     meta = {"architecture": name, "engine": "pytorch", **(metadata or {})}
-    return TorchModel(module, input_shape, device=device, metadata=meta, name=name)
+    return TorchModel(module, input_shape, device=device, metadata=meta, name=name, grouping=grouping)
 
 
 def reference(spec):

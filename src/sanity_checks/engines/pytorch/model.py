@@ -17,8 +17,10 @@ import os
 
 import numpy as np
 
+from ... import stages
 from ...contract import Architecture, Model, Parameter
 from ...errors import ModelError
+from ...stages import DEFAULT_GROUPING
 from . import initializers, structure
 
 
@@ -39,11 +41,14 @@ class TorchModel(Model):
         name: the architecture's name (default: the module's class name).
         batch_size: images per forward pass.
         quiet: no guided-coverage warning (copies made by the engine itself).
+        grouping: 'stages' (modules merged by the stages their paths show, torchvision's ``layer3.1``) or
+            'layers' (one block per module owning parameters); see :mod:`sanity_checks.stages`.
     """
 
     framework, framework_layout = "pytorch", "NCHW"
 
-    def __init__(self, module, input_shape, *, device=None, metadata=None, name=None, batch_size=64, quiet=False):
+    def __init__(self, module, input_shape, *, device=None, metadata=None, name=None, batch_size=64, quiet=False,
+                 grouping=DEFAULT_GROUPING):
         import torch
 
         if os.environ.get("SANITY_CHECKS_THREADS"):   # a pool or Dask worker's share of the cores
@@ -68,7 +73,7 @@ class TorchModel(Model):
         name = name or type(module).__name__
         self.architecture = Architecture(
             name=name, build=None, input_shape=shape, num_classes=int(out[1]),
-            blocks=structure.blocks(self.module, self.probe_result),
+            blocks=stages.group(structure.blocks(self.module, self.probe_result), "torch", grouping),
             gradcam_layer=structure.default_gradcam_layer(self.probe_result), batch_size=int(batch_size),
             description=f"PyTorch {type(module).__name__}")
         self.metadata = dict(metadata or {})
