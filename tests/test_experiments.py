@@ -233,7 +233,7 @@ def test_a_runs_warnings_are_said_once_with_counts_and_progress_shows_each_state
 
     zeros = dataclasses.replace(registry.SPECS["gradient"],
                                 function=lambda model, x, classes=None, **kw: np.zeros(x.shape, np.float32))
-    monkeypatch.setitem(registry.SPECS, "gradient", zeros)
+    monkeypatch.setitem(registry._REGISTRY, "gradient", zeros)
     monkeypatch.setattr(progress, "wanted", bool)   # as on a terminal
     out = tmp_path / "out"
     model_randomization_main(["--model", str(model_folder), "--methods", "gradient", "guided_backprop", "--metrics",

@@ -103,13 +103,14 @@ def test_a_torchvision_architecture_by_name():
 def test_a_timm_architecture_by_name_loads_and_explains():
     """timm's tiny test ViT, random weights (no download): its class token and position embedding, bare
     parameters, are a block of their own, and randomizing them changes the Gradient map."""
-    pytest.importorskip("timm")
+    if importlib.util.find_spec("timm") is None:   # not importorskip: timm imports torchvision, which the engine
+        pytest.skip("timm is not installed")          # loads its own way (engines.pytorch.loading.import_torchvision)
     from sanity_checks.experiments import model_randomization
     from sanity_checks.loading import load_model
 
     model = load_model("timm:test_vit(num_classes=10, img_size=32)", input_shape=(32, 32, 3), device="cpu")
     blocks = model.architecture.block_names
-    assert blocks[:2] == ["head", "blocks.5.mlp.fc2"] and blocks[-2:] == ["patch_embed.proj", "(model)"]
+    assert blocks[:2] == ["head", "blocks.5"] and blocks[-2:] == ["patch_embed.proj", "(model)"]
     assert {p.name for p in model.parameters() if model.architecture.block("(model)").owns(p.name)} \
         == {"cls_token", "pos_embed"}
     images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)

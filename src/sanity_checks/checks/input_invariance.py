@@ -22,7 +22,7 @@ Inception's conv + batch norm without bias) is refused with a
 """
 import numpy as np
 
-from ..by_image import logits, predicted_classes
+from ..by_image import logits, one_image_per_call, predicted_classes
 from ..errors import UnsupportedError
 from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
                      method_names, row)
@@ -79,19 +79,25 @@ def run(model, images, image_ids, seed=0, settings=None):
     except UnsupportedError as err:
         raise CheckError(str(err)) from None
     try:
-        error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
-        classes = predicted_classes(model, images, ids)
-        moved = images + np.float32(shift)
-        original = maps_with_controls(model, images, ids, methods, classes, seed, method_settings, "original")
-        after = maps_with_controls(shifted, moved, ids, methods, classes, seed, method_settings, "shifted")
-        with_baseline = [m for m in methods if m in BASELINE_METHODS]
-        shifted_baseline = {}
-        if with_baseline:
-            settings_shifted = {m: {**method_settings.get(m, {}), "baseline": shift} for m in with_baseline}
-            shifted_baseline = maps_with_controls(shifted, moved, ids, with_baseline, classes, seed,
-                                                  {**method_settings, **settings_shifted}, "shifted")
+        with one_image_per_call():   # the compensation W m is measured in a batch of one: rounded alike
+            return _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s)
     finally:
         shifted.close()
+
+
+def _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s):
+    """The check's rows, settings and maps: both models explain each image in a call of its own."""
+    error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
+    classes = predicted_classes(model, images, ids)
+    moved = images + np.float32(shift)
+    original = maps_with_controls(model, images, ids, methods, classes, seed, method_settings, "original")
+    after = maps_with_controls(shifted, moved, ids, methods, classes, seed, method_settings, "shifted")
+    with_baseline = [m for m in methods if m in BASELINE_METHODS]
+    shifted_baseline = {}
+    if with_baseline:
+        settings_shifted = {m: {**method_settings.get(m, {}), "baseline": shift} for m in with_baseline}
+        shifted_baseline = maps_with_controls(shifted, moved, ids, with_baseline, classes, seed,
+                                              {**method_settings, **settings_shifted}, "shifted")
     rows = []
     for name in original:
         baseline = "zero baseline" if name in BASELINE_METHODS else ""
