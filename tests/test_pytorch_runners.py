@@ -84,6 +84,8 @@ def test_a_users_state_dict_runs_serially_in_a_pool_shards_and_dask_to_the_same_
     summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
     assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
+    # the versions record the engines the run imported: a PyTorch model's run never imports TensorFlow
+    assert "torch" in summary["versions"] and "tensorflow" not in summary["versions"]
 
 
 def test_a_torchvision_architecture_by_name():

@@ -12,7 +12,7 @@ from ..errors import SanityCheckError
 from ..files import check_output_folder
 from ..methods import LABELS
 from ..randomize import Strategy
-from ..train import versions
+from ..versions import versions
 from .options import (add_common_arguments, add_model_and_image_arguments, add_run_arguments, eval_images_arg,
                       load_method_modules, method_settings, prepare_threads, run_job, take_grouping)
 
