@@ -209,6 +209,24 @@ class GraphModel(Model):
             self._guided_equals = not found
         return self._guided_equals
 
+    @property
+    def framework(self):
+        """'keras' for a user's Keras model (its eager copy is handed to Quantus-style methods), else None."""
+        return "keras" if getattr(self.architecture.build, "snapshot", None) is not None else None
+
+    def framework_model(self):
+        """A Keras model's eager copy holding the weights the session holds now (``keras.handover``)."""
+        if self.framework is None:
+            return super().framework_model()
+        from .keras.handover import framework_model
+        return framework_model(self)
+
+    def framework_scope(self):
+        if self.framework is None:
+            return super().framework_scope()
+        from .keras.handover import framework_scope
+        return framework_scope()
+
     def shifted_input_model(self, shift):
         """(a GraphModel with the same weights whose first-layer bias compensates ``shift``, the bias's
         name); see :mod:`sanity_checks.engines.tf_shift`."""
