@@ -289,6 +289,7 @@ class GraphModel(Model):
 
     def close(self):
         self.session.close()
+        self.__dict__.pop("_eager_keras_copy", None)   # a Keras model's eager copy (keras.handover)
 
 
 def damaged_checkpoint_message(checkpoint_prefix, err, remedy=None):
