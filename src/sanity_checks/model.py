@@ -216,16 +216,12 @@ class GraphModel(Model):
 
     def framework_model(self):
         """A Keras model's eager copy holding the weights the session holds now (``keras.handover``)."""
-        if self.framework is None:
-            return super().framework_model()
-        from .keras.handover import framework_model
-        return framework_model(self)
+        from .keras import handover
+        return handover.framework_model(self) if self.framework else super().framework_model()
 
     def framework_scope(self):
-        if self.framework is None:
-            return super().framework_scope()
-        from .keras.handover import framework_scope
-        return framework_scope()
+        from .keras import handover
+        return handover.framework_scope() if self.framework else super().framework_scope()
 
     def shifted_input_model(self, shift):
         """(a GraphModel with the same weights whose first-layer bias compensates ``shift``, the bias's
