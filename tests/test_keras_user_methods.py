@@ -16,7 +16,6 @@ from sanity_checks.methods import pair_methods
 
 from test_keras_models import eager_call_model_function
 
-pytestmark = pytest.mark.xdist_group("keras_models")
 SHAPE = (12, 12, 3)
 
 
