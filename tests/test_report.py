@@ -275,3 +275,18 @@ def test_figures_show_the_input_scaled_for_display_whatever_its_range():
     assert shown.min() == 0.0 and shown.max() == 1.0 and shown.shape == (4, 4, 3)
     np.testing.assert_allclose(display_image(pixels / 255.0 * 2 - 1), shown, atol=1e-6)   # [-1, 1]: the same
     assert display_image(np.full((2, 2, 1), 7.0)).shape == (2, 2) and not display_image(np.full((2, 2, 1), 7.0)).any()
+
+
+def test_the_report_names_a_model_under_the_working_folder_by_a_relative_path(tmp_path, monkeypatch):
+    """An absolute --model inside the folder the report runs from is shown relative to it (committed reports
+    name no machine's folders); paths elsewhere and non-paths stay as given."""
+    from sanity_checks.report.about import shown_path
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "net.py").write_text("")
+    outside = tmp_path.parent
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "models") == "models"
+    assert shown_path(f"{tmp_path / 'models' / 'net.py'}:make_model") == "models/net.py:make_model"
+    assert shown_path(outside) == str(outside)
+    assert shown_path("torchvision:resnet18") == "torchvision:resnet18"
+    assert shown_path("models") == "models"

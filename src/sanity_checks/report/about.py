@@ -2,6 +2,8 @@
 notes on what is explained (a single output, Guided BackProp equal to Gradient), and the caveat when too
 few images stand behind its intervals. ``about`` is a plain dict (written into run.json) so that a report
 can be re-written, or shown as a page, without the model."""
+import os
+
 import numpy as np
 
 #: Below this many images the report says its intervals cannot be trusted: a percentile bootstrap over n
@@ -24,6 +26,18 @@ def _id_ranges(ids):
     return ", ".join(ranges)
 
 
+def shown_path(reference):
+    """``reference`` as a report shows it: a path under the working folder relative to it (so a report
+    written from a repository names no machine's folders), anything else as given."""
+    text = str(reference)
+    path, sep, rest = text.partition(":") if not os.path.exists(text) else (text, "", "")
+    if os.path.isabs(path) and os.path.exists(path):
+        relative = os.path.relpath(path)
+        if not relative.startswith(os.pardir):
+            return relative + sep + rest
+    return text
+
+
 def describe_model(model, reference, image_ids, seed, quick=False):
     """{what the header and notes need} of a model behind the contract and the images of a run."""
     meta = dict(getattr(model, "metadata", None) or {})
@@ -31,7 +45,7 @@ def describe_model(model, reference, image_ids, seed, quick=False):
     if isinstance(accuracy, dict):
         accuracy = accuracy.get("test")
     architecture = model.architecture
-    return {"model": str(reference), "description": architecture.description or "",
+    return {"model": shown_path(reference), "description": architecture.description or "",
             "data": meta.get("data"), "labels": meta.get("labels"), "test_accuracy": accuracy,
             "random_weights": bool(meta.get("random_weights")), "explained": meta.get("explained"),
             "outputs": int(architecture.num_classes), "images": len(image_ids), "image_ids": _id_ranges(image_ids),
