@@ -158,6 +158,8 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     assert "```json" not in text and "in `run.json` (key `report`)" in text
     recorded = json.load(open(out / "run.json"))
     assert recorded["report"]["about"]["images"] == 3 and "settings" in recorded and "mprt" in recorded["report"]["checks"]
+    said = recorded["report"]["about"]["warnings"]   # the run's warnings, each kind with its counts
+    assert isinstance(said, dict) and all(f"{kind}" in text for kind in said)
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "report.html", "cascading_curves.png", "mask_grid.png", "random_logit_maps.png",
             "input_invariance_maps.png",
@@ -290,3 +292,13 @@ def test_the_report_names_a_model_under_the_working_folder_by_a_relative_path(tm
     assert shown_path(outside) == str(outside)
     assert shown_path("torchvision:resnet18") == "torchvision:resnet18"
     assert shown_path("models") == "models"
+
+
+def test_the_runs_warnings_are_a_note_of_the_report():
+    from sanity_checks.report.about import notes
+    about = {"images": 20, "warnings": {"GradCAM: all-zero maps": {"states": 3, "of_states": 5, "images": [0, 1],
+                                                                   "elsewhere": 0}}}
+    said = [line for line in notes(about) if line.startswith("**Warnings during the run**")]
+    assert said == ["**Warnings during the run** (1 kind; where they occurred is in run.json): "
+                    "GradCAM: all-zero maps (at 3 of 5 model states)."]
+    assert not [line for line in notes({"images": 20, "warnings": {}}) if "Warnings" in line]

@@ -83,6 +83,12 @@ def notes(about):
                    + (f" ({about['explained']})" if about.get("explained") else "")
                    + ": a final sigmoid is not stripped, so the score explained is a probability, not a logit. "
                      "The random-logit test needs another class and does not run.")
+    if about.get("warnings"):
+        kinds = about["warnings"]
+        out.append(f"**Warnings during the run** ({len(kinds)} kind{'s' if len(kinds) != 1 else ''}; where they "
+                   "occurred is in run.json): " + "; ".join(
+                       f"{kind}" + (f" (at {v['states']} of {v['of_states']} model states)" if v.get("states") else "")
+                       for kind, v in kinds.items()) + ".")
     if about.get("guided_equals_gradient"):
         out.append("**Guided BackProp equals Gradient here:** the model has no ReLU-family activation for guided "
                    "backprop to gate (swish, GELU, hard-swish, ...), so its row is shown as "
