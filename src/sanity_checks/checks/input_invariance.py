@@ -22,7 +22,7 @@ Inception's conv + batch norm without bias) is refused with a
 """
 import numpy as np
 
-from ..by_image import logits, one_image_per_call, predicted_classes
+from ..by_image import logits, predicted_classes
 from ..errors import UnsupportedError
 from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
                      method_names, row)
@@ -79,8 +79,7 @@ def run(model, images, image_ids, seed=0, settings=None):
     except UnsupportedError as err:
         raise CheckError(str(err)) from None
     try:
-        with one_image_per_call():   # the compensation W m is measured in a batch of one: rounded alike
-            return _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s)
+        return _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s)
     finally:
         shifted.close()
 
