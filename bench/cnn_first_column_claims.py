@@ -162,8 +162,8 @@ QUOTES = [
                   "{fc_mnist_e50_gradient} and SmoothGrad {fc_mnist_e3_smoothgrad} → {fc_mnist_e50_smoothgrad} (mean "
                   "(min-max) over three seeds each; Guided BackProp {fc_mnist_e3_guided_backprop_mean} → "
                   "{fc_mnist_e50_guided_backprop_mean}), and leaves {fc_gap_gradient} of Gradient's gap"),
-    ("README.md", "480 → 7,000 steps move it little (Gradient {fc_fashion_8k_e3_gradient_mean} → "
-                  "{fc_fashion_7k_e50_gradient_mean})"),
+    ("README.md", "480 → 7,000 steps move it far less (Gradient {fc_fashion_8k_e3_gradient_mean} → "
+                  "{fc_fashion_7k_e50_gradient_mean}, three seeds each)"),
     ("doc/RESULTS.md", "ours {cnn_first_gradient}, {cnn_first_smoothgrad} and {cnn_first_guided_backprop} over every "
                        "seed and sample"),
     ("doc/RESULTS.md", "{cnn_budget_table}"),
