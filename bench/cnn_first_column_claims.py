@@ -147,9 +147,6 @@ def claims(rows):
         first, other = ORIGINAL_COLUMNS["cnn"][m][0], ORIGINAL_OTHER_RUN_COLUMNS["cnn"][m][0]
         c[f"fc_gap_{m}"] = f"{first - ours.mean():.3f} / {other - ours.mean():.3f}"
         c[f"fc_gap_highest_{m}"] = f"{first - ours.max():.3f}"
-    gradient = rows[(rows.method == "gradient")].set_index(["model", "variant"])["mean"]
-    c["fc_redraw_range"] = f"{min(gradient['cnn_mnist_seed0', v] for v in ('original',) + REDRAWS):.3f}-" \
-                           f"{max(gradient['cnn_mnist_seed0', v] for v in ('original',) + REDRAWS):.3f}"
     return c
 
 
