@@ -47,8 +47,8 @@ from sanity_checks.files import atomic_path  # noqa: E402
 
 METHODS = ("gradient", "smoothgrad", "guided_backprop")
 VARIANTS = ("original", "std_0.01", "bias_0", "normal", "shuffled", "trained_class", "shared", "random_vs_random")
-COLUMNS = ("model", "data", "seed", "train_images", "epochs", "steps", "test_accuracy", "images", "draws", "variant",
-           "method", "mean", "std_over_draws")
+COLUMNS = ("model", "data", "seed", "train_images", "epochs", "steps", "reg", "test_accuracy", "images", "draws",
+           "variant", "method", "mean", "std_over_draws")
 TOP = "softmax_linear"
 
 
@@ -139,7 +139,8 @@ def main(argv=None):
     steps = epochs * max(1, n_train // meta["batch_size"]) if n_train and epochs and "batch_size" in meta else ""
     name = os.path.basename(os.path.normpath(args.model))
     rows = [{"model": name, "data": args.data, "seed": meta.get("seed", ""), "train_images": n_train,
-             "epochs": epochs, "steps": steps, "test_accuracy": meta.get("accuracy", {}).get("test", ""),
+             "epochs": epochs, "steps": steps, "reg": meta.get("reg", ""),
+             "test_accuracy": meta.get("accuracy", {}).get("test", ""),
              "images": f"{args.first_image}-{args.first_image + args.images - 1}", "draws": args.draws,
              "variant": v, "method": m, "mean": round(float(np.mean(vals)), 4),
              "std_over_draws": round(float(np.std(vals)), 4)}

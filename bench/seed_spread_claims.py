@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 from seed_spread_reference import ORIGINAL_COLUMNS, ORIGINAL_DATA, ORIGINAL_OTHER_RUN_COLUMNS  # noqa: E402
+import cnn_first_column_claims  # noqa: E402
 
 REPO = os.path.dirname(HERE)
 CSVS = ("seed_spread.csv", "seed_spread_epochs.csv", "seed_spread_fashion7k.csv")
@@ -177,36 +178,6 @@ def causes_table(rows):
     return "\n".join(lines)
 
 
-FIRST_COLUMN_VARIANTS = {
-    "original": "the original's re-draw (truncated normal 0.1, biases 0.1; own class)",
-    "std_0.01": "weights std 0.01 (the paper's appendix)",
-    "bias_0": "biases 0",
-    "normal": "weights N(0, 0.1), not truncated",
-    "shuffled": "the trained weights permuted",
-    "trained_class": "the trained model's class explained",
-    "shared": "diagnostic: every top weight 1 (the sum of the fc1 units)",
-    "random_vs_random": "diagnostic: two re-draws against each other"}
-
-
-def cnn_first_column_table(doc=os.path.join(REPO, "doc")):
-    """The CNN's first column under re-draws of the top layer (``doc/cnn_first_column.csv``, written by
-    ``bench/cnn_first_column.py``): per model, Gradient / SmoothGrad / Guided BackProp, mean over images
-    0-9 and over the draws."""
-    rows = pd.read_csv(os.path.join(doc, "cnn_first_column.csv"))
-    models = list(dict.fromkeys(rows.model))
-    head = "| top layer re-drawn as | " + " | ".join(
-        f"{m} ({int(rows[rows.model == m].steps.iloc[0]):,} steps, test {rows[rows.model == m].test_accuracy.iloc[0]:.3f})"
-        for m in models) + " |"
-    lines = [head, "|---|" + "---|" * len(models)]
-    for variant, label in FIRST_COLUMN_VARIANTS.items():
-        cells = []
-        for m in models:
-            r = rows[(rows.model == m) & (rows.variant == variant)].set_index("method")["mean"]
-            cells.append(" / ".join(f"{r[k]:.3f}" for k in ("gradient", "smoothgrad", "guided_backprop")))
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def claims(rows):
     """{name: the number (or range) as the documents quote it}."""
     c = {}
@@ -305,15 +276,11 @@ QUOTES = [
     ("README.md", "Gradient {cnn_first_gradient} against 0.601 / 0.642, SmoothGrad {cnn_first_smoothgrad} against "
                   "0.536 / 0.582, Guided BackProp {cnn_first_guided_backprop} against 0.888 / 0.902; all our seeds "
                   "and samples"),
-    ("README.md", "the explained class: Gradient {fc_redraw_range} on seed 0, three re-draws each); training does "
-                  "(the same CNN after 420 and 7,000 Adam steps: Gradient {fc_e3} → {fc_e50}, one seed; on "
-                  "Fashion-MNIST the 7,000-image CNN reads {fc_fashion7k}"),
     ("README.md", "(second run 0.246, {gg_second_run_below} below our lowest)"),
     ("doc/RESULTS.md", "{spread_table}"),
     ("doc/RESULTS.md", "{data_table}"),
     ("doc/RESULTS.md", "{first_column_table}"),
     ("doc/RESULTS.md", "{causes_table}"),
-    ("doc/RESULTS.md", "{cnn_first_column_table}"),
     ("doc/RESULTS.md", "lowers Guided GradCAM by {tf1_lowers_gg} in every run (GradCAM by {tf1_lowers_gc})"),
     ("doc/RESULTS.md", "the ten runs give {gg_range} with the original's upsampling against {gg_sk_range}"),
     ("doc/RESULTS.md", "{gg_runs_above} of the {gg_runs} runs stay above the original's 0.282"),
@@ -351,25 +318,15 @@ QUOTES = [
 ]
 
 
-def first_column_claims(doc=os.path.join(REPO, "doc")):
-    """The README's numbers from ``doc/cnn_first_column.csv``."""
-    rows = pd.read_csv(os.path.join(doc, "cnn_first_column.csv"))
-    gradient = rows[rows.method == "gradient"].set_index(["model", "variant"])["mean"]
-    redraws = [gradient["cnn_mnist_seed0", v] for v in ("original", "std_0.01", "bias_0", "normal", "shuffled",
-                                                          "trained_class")]
-    return {"fc_redraw_range": f"{min(redraws):.3f}-{max(redraws):.3f}",
-            "fc_e3": f"{gradient['cnn_mnist_e3_seed0', 'original']:.3f}",
-            "fc_e50": f"{gradient['cnn_mnist_seed0', 'original']:.3f}",
-            "fc_fashion7k": f"{gradient['cnn_fashion_7k_seed0', 'original']:.3f}"}
-
-
 def quotes(rows):
     """[(document, the sentence with its numbers filled in)]."""
-    values = {**claims(rows), **first_column_claims()}
+    first = cnn_first_column_claims.load()
+    values = {**claims(rows), **cnn_first_column_claims.claims(first)}
     values.update(spread_table=spread_table(rows), data_table=data_table(rows),
                   first_column_table=first_column_table(rows), causes_table=causes_table(rows),
-                  cnn_first_column_table=cnn_first_column_table())
-    return [(doc, text.format(**values)) for doc, text in QUOTES]
+                  cnn_budget_table=cnn_first_column_claims.budget_table(first),
+                  cnn_redraw_table=cnn_first_column_claims.redraw_table(first))
+    return [(doc, text.format(**values)) for doc, text in QUOTES + cnn_first_column_claims.QUOTES]
 
 
 if __name__ == "__main__":

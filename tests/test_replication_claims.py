@@ -43,3 +43,18 @@ def test_claims_are_recomputed_not_copied():
     assert target.sum() == 1
     changed.loc[target, "mean"] = 0.111
     assert CLAIMS.claims(changed)["gg_range"] == "0.111-0.450" != before
+
+
+def test_first_column_claims_are_recomputed_not_copied():
+    """The CNN first column's budget claims (bench/cnn_first_column_claims.py) see every seed's row."""
+    spec = importlib.util.spec_from_file_location("cnn_first_column_claims",
+                                                  REPO / "bench" / "cnn_first_column_claims.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.load()
+    assert module.claims(rows)["fc_mnist_e50_seeds"] == "3"
+    changed = rows.copy()
+    target = (changed.model == "cnn_mnist_seed2") & (changed.variant == "original") & (changed.method == "gradient")
+    assert target.sum() == 1
+    changed.loc[target, "mean"] = 0.5
+    assert module.claims(changed)["fc_mnist_e50_gradient"] == "0.291 (0.180-0.500)"
