@@ -55,6 +55,16 @@ def header_line(about):
             f"seed {about['seed']}" + ("; quick method settings (a smoke test)" if about.get("quick") else "") + ".")
 
 
+def single_output_note(explained):
+    """One sentence on what a single-output model's explained score is: the checks treat its one output as
+    the class they explain (a regression score as it is; a sigmoid's input, the logit, as for a softmax)."""
+    if explained and "sigmoid" in explained:
+        return ("The methods explain its one output as a class, at the logit before the final sigmoid, as for a "
+                "softmax (a probability saturates, and its gradient with it).")
+    return (f"The methods explain its one output ({explained or 'the model output'}) as the logit of a single "
+            f"class: a regression score is explained as it is, as a one-class classifier.")
+
+
 def notes(about):
     """Lines the reader needs before the table: too few images, a single output, Guided BackProp = Gradient."""
     out = []
@@ -65,10 +75,8 @@ def notes(about):
                    f"their spread), so the intervals are too narrow and the verdicts below are indicative only. Run "
                    f"with `--images {MIN_IMAGES}` or more.")
     if about.get("outputs") == 1:
-        out.append("**A single output.** The checks explain it as the model gives it"
-                   + (f" ({about['explained']})" if about.get("explained") else "")
-                   + ": a final sigmoid is not stripped, so the score explained is a probability, not a logit. "
-                     "The random-logit test needs another class and does not run.")
+        out.append("**A single output.** " + single_output_note(about.get("explained"))
+                   + " The random-logit test needs another class and does not run.")
     if about.get("guided_equals_gradient"):
         out.append("**Guided BackProp equals Gradient here:** the model has no ReLU-family activation for guided "
                    "backprop to gate (swish, GELU, hard-swish, ...), so its row is shown as "
