@@ -3,7 +3,7 @@
 #               model and runs the demo (figures and results under results/demo/)
 #   make test   the same set-up plus the optional Dask and PyTorch extras (requirements-dask.txt,
 #               requirements-torch.txt) and Debian's chromium for the browser test, then the test suite
-#   make notebooks   re-executes the MNIST and data-randomization notebooks at the original settings
+#   make notebooks   re-executes the MNIST, data-randomization and parameter-space notebooks at the original settings
 #               and writes them back with their outputs (trained models from MODELS, default models/)
 PYTHON ?= python3
 VENV := .venv

@@ -9,7 +9,7 @@ method, state and metric), histograms, building the deleted images, and the rand
 
 Usage (from the repo root)::
 
-    python bench/bench_report.py --model /work/models/cnn_fashion_quick2 --images 100 --quick --smprt-samples 10
+    python bench/bench_report.py --model models/cnn_fashion_quick2 --images 100 --quick --smprt-samples 10
 
 Prints one line per check and a total; ``--quick`` uses few noise samples and IG steps (the report's
 smoke-test setting) so that 100 images and all methods fit in minutes on 2 cores.

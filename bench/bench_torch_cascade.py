@@ -56,8 +56,7 @@ from sanity_checks.randomize import Randomizer  # noqa: E402
 
 INPUT_SHAPE = (28, 28, 1)
 NAMES = ("gradient", "smoothgrad", "integrated_gradients")
-DEFAULT_WEIGHTS = ("/work/main/models/hedstrom_lenet/seed0.pt", os.path.join(REPO, "models", "hedstrom_lenet",
-                                                                              "seed0.pt"))
+DEFAULT_WEIGHTS = (os.path.join(REPO, "models", "hedstrom_lenet", "seed0.pt"),)
 
 
 def settings_of(nsamples=20, x_steps=20, stdev_spread=0.1):
@@ -70,8 +69,8 @@ def parse_args(argv=None):
     p.add_argument("--images", type=int, default=100, help="images explained (default 100)")
     p.add_argument("--random-images", action="store_true", help="uniform random images instead of Fashion-MNIST")
     p.add_argument("--data", default=os.path.join(REPO, "data"), help="data root (default data)")
-    p.add_argument("--weights", help="a state dict of the LeNet (default: models/hedstrom_lenet/seed0.pt of "
-                                     "/work/main or this repo if there, else random weights, torch seed 0)")
+    p.add_argument("--weights", help="a state dict of the LeNet (default: models/hedstrom_lenet/seed0.pt if "
+                                     "there, else random weights, torch seed 0)")
     p.add_argument("--nsamples", type=int, default=20)
     p.add_argument("--x-steps", type=int, default=20)
     p.add_argument("--baseline-steps", type=int, default=None,

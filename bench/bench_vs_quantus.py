@@ -18,7 +18,7 @@ std 0.15 x (max - min) of each image (our ``stdev_spread``; Quantus has no conve
   Quantus explains the trained model twice per run (once for ``a_batch``, once inside its loop); ours once.
 
 Engines: ``--engine tf`` (default): our TensorFlow CNN (``--model``, default ``models/cnn_fashion`` or
-``models/quick/cnn_fashion``, here or in /work/main) against a Keras 2 copy under TensorFlow 2.15, in a virtual
+``models/quick/cnn_fashion``) against a Keras 2 copy under TensorFlow 2.15, in a virtual
 environment the bench makes once under ``--cache`` (``quantus-tf``: ``pip install quantus==0.6.0
 tensorflow-cpu==2.15.1``; Quantus does not run on Keras 3). ``--engine torch``: Hedström et al.'s LeNet
 (``bench/hedstrom_lenet_model.py``, ``--weights``, default ``models/hedstrom_lenet/seed0.pt`` or else one epoch
@@ -59,7 +59,7 @@ except ImportError:
 QUANTUS = "quantus==0.6.0"
 PEER_PACKAGES = {"tf": [[QUANTUS, "tensorflow-cpu==2.15.1"], [QUANTUS, "tensorflow==2.15.1"]], "torch": [[QUANTUS]]}
 WORKLOADS = ("gradient", "smoothgrad")
-ROOTS = (REPO, Path("/work/main"))
+ROOTS = (REPO,)
 DEFAULT_TF_MODELS = ("models/cnn_fashion", "models/quick/cnn_fashion")
 DEFAULT_TORCH_WEIGHTS = ("models/hedstrom_lenet/seed0.pt",)
 #: The copy's logits may differ from ours by this much times the largest logit (float32, other kernels: 7e-6 of 12.9

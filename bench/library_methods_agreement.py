@@ -10,13 +10,19 @@ numbers; float32 masks against a float64 reference differ by float32 rounding, <
   a final softmax, against the libraries called on the network without the softmax (the logits); the noisy
   ones with Captum's global draws replaced by ours (as tests/test_torch_library_methods.py does).
 
+- the same PAIR methods on a user's Keras 3 model (conv, batch norm with moved statistics, ReLU, conv, dense,
+  a final Softmax layer; built here, saved to ``.keras``, loaded as a user would: rebuilt in our graph), against
+  PAIR's classes fed by an eager ``tf.GradientTape`` of the Keras model up to its logits; and a Quantus-style
+  ``explain_func`` (a GradientTape gradient of the Keras model handed over, at its logits) against our
+  ``gradient``, at the trained state and with the top block re-drawn.
+
 Two side measurements behind choices in the code: Blur IG at PAIR's default batch (1 step per call) against
 ours (all steps in one call), and Guided IG with the gradients of both images taken in one call (what
 ``guided_ig`` no longer does) against one image per call.
 
-Usage (from the repo root)::
+Usage (from the repo root; ``keras``, ``pair`` or ``torch`` runs those rows only)::
 
-    PYTHONPATH=src .venv/bin/python bench/library_methods_agreement.py
+    PYTHONPATH=src .venv/bin/python bench/library_methods_agreement.py [keras|pair|torch]
 """
 import types
 import warnings
@@ -31,7 +37,7 @@ def relative(ours, reference):
     return float(np.abs(np.asarray(ours, np.float64) - reference).max() / np.abs(reference).max())
 
 
-def pair_rows(model, x, label):
+def pair_rows(model, x, label, call=None):
     import saliency.core as core
     import saliency.core.guided_ig as pair_guided_ig
     from sanity_checks.methods import pair_methods
@@ -39,7 +45,8 @@ def pair_rows(model, x, label):
     shim = types.SimpleNamespace(**vars(np))
     shim.quantile = lambda a, q, interpolation="linear": np.quantile(a, q, method=interpolation)
     pair_guided_ig.np = shim
-    classes, call, size = model.predict(x), model.call_model_function(), model.architecture.batch_size
+    classes, size = model.predict(x), model.architecture.batch_size
+    call = call or model.call_model_function()   # PAIR fed by the model itself, or by the framework (Keras)
 
     def pair(mask, n=len(x)):
         return np.stack([np.asarray(mask(x[i], {"class_idx": int(classes[i])})) for i in range(n)])
@@ -136,6 +143,69 @@ def torch_rows():
     return rows
 
 
+def keras_rows(folder):
+    """PAIR's XRAI, Guided IG, Blur IG (defaults) on a user's Keras model against PAIR on an eager tape; a
+    Quantus-style tape gradient of the handed-over model against ours, trained and with the top re-drawn."""
+    import os
+
+    import keras
+    import saliency.core as core
+
+    from sanity_checks import methods
+    from sanity_checks.compat import tf
+    from sanity_checks.keras.eager import eager_mode
+    from sanity_checks.loading import load_model
+    from sanity_checks.randomize import Randomizer
+
+    path = os.path.join(folder, "user_net.keras")
+    with eager_mode():
+        keras.utils.set_random_seed(3)
+        inputs = keras.Input((28, 28, 1))
+        h = keras.layers.Conv2D(8, 3, padding="same", name="conv")(inputs)
+        h = keras.layers.BatchNormalization(name="bn")(h)
+        h = keras.layers.ReLU(name="relu")(h)
+        h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2")(h)
+        h = keras.layers.Dense(5, name="top")(keras.layers.Flatten(name="flat")(h))
+        net = keras.Model(inputs, keras.layers.Softmax(name="softmax")(h))
+        bn = net.get_layer("bn")
+        bn.set_weights([w + r for w, r in zip(bn.get_weights(), (0.2, -0.1, 0.3, 0.5))])
+        net.save(path)
+        logits_net = keras.Model(net.inputs, net.get_layer("top").output)
+    model = load_model(path, log=lambda *a: None)
+
+    def call(x, call_model_args=None, expected_keys=None):
+        with eager_mode():
+            x = tf.convert_to_tensor(np.asarray(x, np.float32))
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                score = tf.reduce_sum(logits_net(x, training=False)[:, call_model_args["class_idx"]])
+            return {core.INPUT_OUTPUT_GRADIENTS: tape.gradient(score, x).numpy()}
+
+    x = np.random.default_rng(2018).random((2, 28, 28, 1), dtype=np.float32)
+    rows = [("Keras", name, value) for _, name, value in pair_rows(model, x, "", call=call)][:3]
+
+    def tape_gradient(model, inputs, targets):   # the model handed over ends in its softmax: its logits' layer
+        t = tf.convert_to_tensor(inputs)
+        top = keras.Model(model.inputs, model.get_layer("top").output)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            scores = tf.gather(top(t, training=False), targets, axis=1, batch_dims=1)
+        return tape.gradient(scores, t).numpy()
+
+    methods.register_method("keras_tape_gradient", tape_gradient, convention="quantus")
+    masks = {}
+    for state in ("trained", "top re-drawn"):
+        if state == "top re-drawn":
+            Randomizer(model, seed=0).randomize(["top"])
+        masks[state] = methods.compute_masks(model, x, ["gradient", "keras_tape_gradient"], classes=[0, 1])
+        rows.append(("Keras", f"Quantus-style tape gradient, {state}",
+                     relative(masks[state]["keras_tape_gradient"], masks[state]["gradient"])))
+    rows.append(("Keras", "(our gradient, top re-drawn against trained: the state changes the masks)",
+                 relative(masks["top re-drawn"]["gradient"], masks["trained"]["gradient"])))
+    model.close()
+    return rows
+
+
 def with_draws(noise, idx, alpha, run):
     """``run()`` with Captum's global draws (torch.normal, np.random.choice / uniform) returning ours."""
     import torch
@@ -151,19 +221,29 @@ def with_draws(noise, idx, alpha, run):
         torch.normal, np.random.choice, np.random.uniform = saved
 
 
-def main():
+def main(parts=("pair", "torch", "keras")):
+    import tempfile
+
     warnings.simplefilter("ignore")
     from sanity_checks.engines.numpy_mlp import NumpyMLP
     from sanity_checks.model import GraphModel
 
     x = np.random.default_rng(2018).random((2, 28, 28, 1), dtype=np.float32)
-    rows = pair_rows(GraphModel("cnn", seed=7), x, "TF CNN")
-    rows += pair_rows(NumpyMLP(input_shape=(28, 28, 1), hidden=(64, 32), grid=(4, 4, 4), seed=1), x, "numpy MLP")
-    rows += torch_rows()
+    rows = []
+    if "pair" in parts:
+        rows += pair_rows(GraphModel("cnn", seed=7), x, "TF CNN")
+        rows += pair_rows(NumpyMLP(input_shape=(28, 28, 1), hidden=(64, 32), grid=(4, 4, 4), seed=1), x,
+                          "numpy MLP")
+    if "torch" in parts:
+        rows += torch_rows()
+    if "keras" in parts:
+        with tempfile.TemporaryDirectory() as folder:
+            rows += keras_rows(folder)
     print("| model | method | max abs difference / max abs of the library's |\n|---|---|---|")
     for model, name, value in rows:
         print(f"| {model} | {name} | {value:.1e} |")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(tuple(sys.argv[1:]) or ("pair", "torch", "keras"))

@@ -1,7 +1,7 @@
 """Execute the committed notebooks at the original settings and write them back with their outputs,
 so that a reader sees every table and figure without running anything (as the original's were).
 
-    make notebooks                                    # the MNIST and data-randomization notebooks
+    make notebooks                                    # the MNIST, data-randomization and parameter-space notebooks
     make notebooks MODELS=../sanity_models           # trained models kept outside the repository
     .venv/bin/python notebook/refresh.py notebook/data_randomization.ipynb   # one notebook
 
@@ -11,6 +11,10 @@ in its output. SANITY_CHECKS_QUICK is cleared here (the original settings). Figu
 ``--dpi`` (default 60) so that the repository stays small. The Inception v3 notebooks are not in the
 default list: they stay empty until real weights are present. CI (tests/test_notebooks.py) runs a
 copy of every notebook in memory in the quick setting and never writes these files.
+
+A markdown cell tagged ``outputs-note`` says how a notebook's committed outputs differ from what the
+current code gives (e.g. outputs made before a default changed); re-executing makes it untrue, so
+the refresh drops it.
 """
 import argparse
 import os
@@ -20,7 +24,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = ["cnn_mnist_cascading_randomization.ipynb", "cnn_mnist_independent_randomization.ipynb",
            "mlp_mnist_cascading_randomization.ipynb", "mlp_mnist_cascading_noisification.ipynb",
-           "data_randomization.ipynb"]
+           "data_randomization.ipynb", "parameter_space_saliency.ipynb"]
+
+
+#: The tag of a markdown note about stale committed outputs, dropped when the notebook is re-executed.
+OUTPUTS_NOTE = "outputs-note"
+
+
+def drop_outputs_notes(notebook):
+    """Remove the cells tagged ``outputs-note`` (true of the old outputs only); how many."""
+    kept = [c for c in notebook.cells if OUTPUTS_NOTE not in c.get("metadata", {}).get("tags", [])]
+    dropped = len(notebook.cells) - len(kept)
+    notebook.cells = kept
+    return dropped
 
 
 def tidy_outputs(notebook):
@@ -49,6 +65,7 @@ def refresh(path, dpi, timeout):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    drop_outputs_notes(notebook)
     # The inline backend's resolution, set before the first cell (the kernel reads it at its first figure)
     setup = nbformat.v4.new_code_cell(
         f"%config InlineBackend.rc = {{'figure.dpi': {dpi}, 'savefig.dpi': {dpi}}}")

@@ -1,5 +1,4 @@
 """Data randomization test: a true-label model against a random-label model. ``--help`` lists the options."""
-from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
 from sanity_checks.cli.randomization import data_randomization_main
 

@@ -1,5 +1,4 @@
 """Model parameter randomization test (cascading or independent). ``--help`` lists the options."""
-from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
 from sanity_checks.cli.randomization import model_randomization_main
 

@@ -1,5 +1,4 @@
 """One report with a verdict per method and check, against controls. ``--help`` lists the options."""
-from sanity_checks import compat  # noqa: F401  (TensorFlow shim first)
 from sanity_checks import cli
 from sanity_checks.cli.report import main
 

@@ -175,6 +175,27 @@ def test_the_test_split_alone_never_reads_the_training_images(tmp_path, monkeypa
     assert test.x_train.shape == (0, 28, 28, 1) and len(test.x_val) == len(test.y_train) == len(test.y_val) == 0
 
 
+def test_data_option_reads_the_training_images_only_when_the_validation_split_is_asked_for(tmp_path, monkeypatch):
+    """``--data`` for a user's model: the test split at once, the validation split (parameter-space
+    saliency's reference) on first use, equal to what the full load gives."""
+    from types import SimpleNamespace
+
+    from sanity_checks import user_images
+    make_folder(tmp_path / "mnist", n_train=80, n_test=20)
+    full = data.load_dataset("mnist", root=tmp_path, verbose=False)
+    read = []
+    original = data.idx.read_idx
+    monkeypatch.setattr(data.idx, "read_idx",
+                        lambda path, magic=None: read.append(Path(path).name) or original(path, magic))
+    model = SimpleNamespace(architecture=SimpleNamespace(input_shape=(28, 28, 1)))
+    images = user_images.load(model, 5, {"data": "mnist", "preprocess": "-1-1"}, data_root=tmp_path)
+    assert not [name for name in read if name.startswith("train-images")]
+    np.testing.assert_array_equal(images.x_test, full.x_test[:5] * 2 - 1)
+    np.testing.assert_array_equal(images.x_val, full.x_val * 2 - 1)     # read now, scaled alike
+    np.testing.assert_array_equal(images.y_val, full.y_val)
+    assert len([name for name in read if name.startswith("train-images")]) == 1
+
+
 def test_validation_size_rule():
     assert data.validation_size(60000) == 5000
     assert data.validation_size(8000) == 1000

@@ -224,6 +224,7 @@ def test_input_invariance_on_a_keras_max_pool_cnn_is_kindermans_result(tmp_path)
         change.setdefault((r["method"], r["detail"]), []).append(r["value"])
     assert max(change["gradient", ""]) <= 1e-6 and max(change["guided_backprop", ""]) <= 1e-6
     assert min(change["gradient_x_input", ""]) > 0.1 and min(change["integrated_gradients", "zero baseline"]) > 0.1
+    assert max(change["integrated_gradients", "shifted baseline"]) <= 1e-6   # W m rounded as each call is
 
 
 @pytest.mark.parametrize("flavour", zoo.FLAVOURS)

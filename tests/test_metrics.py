@@ -130,6 +130,20 @@ def test_spearman_equals_scipy_on_normalized_vectors():
     assert M.spearman_abs(a2, b2) == pytest.approx(spearmanr(np.abs(a2).ravel(), np.abs(b2).ravel())[0])
 
 
+def test_spearman_is_scipys_to_the_bit():
+    """Our Spearman (no scipy.stats import at start-up) gives scipy's exact float on ties and random data."""
+    from scipy.stats import rankdata
+    rng = np.random.default_rng(41)
+    cases = [(rng.standard_normal(n), rng.standard_normal(n)) for n in (2, 3, 17, 784, 5000)]
+    cases += [(rng.integers(0, k, 900).astype(float), rng.integers(0, 5, 900).astype(float)) for k in (2, 3, 50)]
+    sparse = np.where(rng.random(784) < 0.8, 0.0, rng.random(784))          # a ReLU-like map: mostly ties at 0
+    cases += [(sparse, np.abs(sparse + 0.1 * rng.standard_normal(784))), (sparse, np.r_[1.0, np.zeros(783)])]
+    cases += [(np.float32(rng.random(784)), rng.random(784)), (np.r_[-0.0, 0.0, 1.0], np.r_[0.0, 1.0, 2.0])]
+    for x, y in cases:
+        assert M.spearman(x, y) == spearmanr(x, y).statistic
+        assert np.array_equal(M.average_ranks(x), rankdata(x))
+
+
 def test_sign_flip():
     rng = np.random.default_rng(5)
     m2 = rng.standard_normal((30, 30))

@@ -48,3 +48,19 @@ def test_fashion_joins_the_data_randomization_notebook_only_with_its_trained_mod
     monkeypatch.setenv("SANITY_CHECKS_MODELS", str(tmp_path))
     assert trained_models_present("fashion", randlabels=True, models_dir="nowhere")
     assert not trained_models_present("mnist", models_dir=str(tmp_path))
+
+
+def test_refresh_drops_the_notes_about_stale_outputs():
+    """A markdown cell tagged outputs-note describes the committed outputs only; re-executing drops it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh", NOTEBOOKS[0].parent / "refresh.py")
+    refresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refresh)
+    note = nbformat.v4.new_markdown_cell("these outputs predate the default")
+    note.metadata["tags"] = [refresh.OUTPUTS_NOTE]
+    other = nbformat.v4.new_markdown_cell("kept")
+    other.metadata["tags"] = ["something-else"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"), note, other])
+    assert refresh.drop_outputs_notes(notebook) == 1
+    assert [c.source for c in notebook.cells] == ["1", "kept"]

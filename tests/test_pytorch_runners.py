@@ -84,6 +84,8 @@ def test_a_users_state_dict_runs_serially_in_a_pool_shards_and_dask_to_the_same_
     summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
     assert summary["settings"]["blocks"] == ["11", "9", "7", "3", "0"]   # the Linear and Conv2d modules, top first
     assert summary["model"] == f"{user_files / 'my_net.py'}:make_model"
+    # the versions record the engines the run imported: a PyTorch model's run never imports TensorFlow
+    assert "torch" in summary["versions"] and "tensorflow" not in summary["versions"]
 
 
 def test_a_torchvision_architecture_by_name():
@@ -113,6 +115,8 @@ def test_a_timm_architecture_by_name_loads_and_explains():
     assert blocks[:2] == ["head", "blocks.5"] and blocks[-2:] == ["patch_embed.proj", "(model)"]
     assert {p.name for p in model.parameters() if model.architecture.block("(model)").owns(p.name)} \
         == {"cls_token", "pos_embed"}
+    # GradCAM's default: the patch embedding's map, not an attention block's 4-D (heads, tokens, head_dim)
+    assert model.architecture.gradcam_layer == "patch_embed.proj"
     images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)
     result = model_randomization.run(model, images, methods=["gradient"], metrics=["spearman_abs"],
                                      blocks=["head", "(model)"], mode="independent", progress=False)

@@ -158,6 +158,8 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     assert "```json" not in text and "in `run.json` (key `report`)" in text
     recorded = json.load(open(out / "run.json"))
     assert recorded["report"]["about"]["images"] == 3 and "settings" in recorded and "mprt" in recorded["report"]["checks"]
+    said = recorded["report"]["about"]["warnings"]   # the run's warnings, each kind with its counts
+    assert isinstance(said, dict) and all(f"{kind}" in text for kind in said)
     names = {p.name for p in out.iterdir()}
     assert {"report.md", "report.html", "cascading_curves.png", "mask_grid.png", "random_logit_maps.png",
             "input_invariance_maps.png",
@@ -275,3 +277,28 @@ def test_figures_show_the_input_scaled_for_display_whatever_its_range():
     assert shown.min() == 0.0 and shown.max() == 1.0 and shown.shape == (4, 4, 3)
     np.testing.assert_allclose(display_image(pixels / 255.0 * 2 - 1), shown, atol=1e-6)   # [-1, 1]: the same
     assert display_image(np.full((2, 2, 1), 7.0)).shape == (2, 2) and not display_image(np.full((2, 2, 1), 7.0)).any()
+
+
+def test_the_report_names_a_model_under_the_working_folder_by_a_relative_path(tmp_path, monkeypatch):
+    """An absolute --model inside the folder the report runs from is shown relative to it (committed reports
+    name no machine's folders); paths elsewhere and non-paths stay as given."""
+    from sanity_checks.report.about import shown_path
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "net.py").write_text("")
+    outside = tmp_path.parent
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "models") == "models"
+    assert shown_path(f"{tmp_path / 'models' / 'net.py'}:make_model") == "models/net.py:make_model"
+    assert shown_path(outside) == str(outside)
+    assert shown_path("torchvision:resnet18") == "torchvision:resnet18"
+    assert shown_path("models") == "models"
+
+
+def test_the_runs_warnings_are_a_note_of_the_report():
+    from sanity_checks.report.about import notes
+    about = {"images": 20, "warnings": {"GradCAM: all-zero maps": {"states": 3, "of_states": 5, "images": [0, 1],
+                                                                   "elsewhere": 0}}}
+    said = [line for line in notes(about) if line.startswith("**Warnings during the run**")]
+    assert said == ["**Warnings during the run** (1 kind; where they occurred is in run.json): "
+                    "GradCAM: all-zero maps (at 3 of 5 model states)."]
+    assert not [line for line in notes({"images": 20, "warnings": {}}) if "Warnings" in line]

@@ -2,6 +2,7 @@
 (ours, PAIR's CoreSaliency, Quantus' explain_func), each equal to its direct computation; through the
 runners serially, in a pool of two, killed and resumed, to the same bytes; a method that raises, returns
 the wrong shape or NaN is one line naming it and the image, and the other methods' results are kept."""
+import importlib.util
 import os
 import signal
 import subprocess
@@ -236,9 +237,9 @@ register_method("gradient_squared", gradient_squared, label="Gradient squared", 
 N_IMAGES = 5
 
 
-def cascade(folder, out, workers=1):
+def cascade(folder, out, workers=1, shard=None):
     """A cascading randomization of the saved numpy MLP with the module's method, as the runner builds it
-    (without TensorFlow: the pool's workers start in seconds); its merged result."""
+    (without TensorFlow: the pool's workers start in seconds); its merged result (None: a shard left parts missing)."""
     from sanity_checks import loading, runs
     from sanity_checks.experiments import jobs
     from sanity_checks.randomize import Strategy
@@ -253,7 +254,8 @@ def cascade(folder, out, workers=1):
         method_settings=None, eval_images=0, data_root=str(folder), image_dir=None, images_per_task=1,
         user_images={"npy": str(folder / "images.npy")})
     backend = runs.Pool(job.work, workers, threads=1) if workers > 1 else None
-    return runs.run(job, str(out), backend, progress=False)[0]
+    merged = runs.run(job, str(out), backend, shard=shard, progress=False)
+    return merged and merged[0]
 
 
 def result_bytes(result):
@@ -291,6 +293,62 @@ def test_a_method_module_runs_in_a_pool_of_two_killed_resumed_to_the_serial_byte
             cascade(tmp_path, tmp_path / "pool")
     finally:
         user_module.unload_all()
+
+
+def test_shards_with_a_method_module_merge_to_the_serial_bytes(trained, tmp_path):
+    """Shard 1/2 in a fresh process that imports the module the run records (as --method-module does), shard 2/2
+    here: the last one merges, to the serial run's bytes. (The CLI, by hand: run_model_randomization.py
+    --method-module my_methods.py --shard 1/2, then 2/2, gives the serial run's results.csv byte for byte.)"""
+    (tmp_path / "my_methods.py").write_text(METHOD_MODULE)
+    trained.save(tmp_path / "mlp.npz")
+    np.save(tmp_path / "images.npy", bars(N_IMAGES, 1)[0])
+    script = (f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r}); from test_user_methods import cascade; "
+              f"assert cascade({str(tmp_path)!r}, {str(tmp_path / 'sharded')!r}, shard=(1, 2)) is None")
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "parts missing" in done.stderr, done.stderr[-3000:]
+    try:
+        merged = cascade(tmp_path, tmp_path / "sharded", shard=(2, 2))
+        assert merged.methods == ["gradient", "gradient_squared"]
+        assert result_bytes(merged) == result_bytes(cascade(tmp_path, tmp_path / "serial"))
+    finally:
+        user_module.unload_all()
+
+
+def test_a_method_registered_in_this_process_only_is_refused_before_workers_start(trained, x, registered,
+                                                                                   tmp_path):
+    """A notebook's (or __main__'s) method is invisible to spawned pool or Dask workers: one line naming the fix,
+    before any worker starts or anything is written; a method from a recorded module, or one the run does not
+    use, is no obstacle."""
+    from sanity_checks import runs
+    from sanity_checks.checks import jobs
+
+    registered("notebook_method", squared_gradient)
+    explicit = {"mprt": {"methods": ["notebook_method"]}}
+    line = (r"^method\(s\) notebook_method registered in this process only: the workers of a pool \(--workers\) "
+            r"start fresh processes that cannot see it; put it in a module and pass --method-module FILE.py "
+            r"\(from Python: .*load_method_module.*\), or run serially$")
+    for settings in (explicit, {"mprt": {}}):   # named, or chosen by default (a check that names no method)
+        job = jobs.in_memory_job(trained, x, [0, 1, 2], checks=["mprt"], seed=0, check_settings=settings)
+        with pytest.raises(SanityCheckError, match=line):
+            runs.Pool(job.work, 2)
+    if importlib.util.find_spec("distributed"):
+        with pytest.raises(SanityCheckError, match="the workers of Dask"):
+            runs.Dask(job.work, "local:2")
+    # a run that does not use it, and a method from a module the run records, go to the workers
+    job = jobs.in_memory_job(trained, x, [0, 1, 2], checks=["mprt"], seed=0,
+                             check_settings={"mprt": {"methods": ["gradient"]}})
+    runs.Pool(job.work, 2).close()
+    methods.unregister_method("notebook_method")
+    (tmp_path / "my_methods.py").write_text(METHOD_MODULE)
+    user_module.load_method_module(str(tmp_path / "my_methods.py"))
+    job = jobs.in_memory_job(trained, x, [0, 1, 2], checks=["mprt"], seed=0,
+                             check_settings={"mprt": {"methods": ["gradient_squared"]}})
+    runs.Pool(job.work, 2).close()
+    # replaced in this process after the module registered it: refused again
+    registered("gradient_squared", squared_gradient)
+    with pytest.raises(SanityCheckError, match="gradient_squared registered in this process only"):
+        runs.Pool(job.work, 2)
 
 
 def test_readme_own_method_example_works_in_a_fresh_folder(tmp_path):

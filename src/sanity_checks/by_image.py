@@ -29,8 +29,6 @@ decides it:
 Cheap methods (Gradient, Guided BackProp, GradCAM...) thus make one call per 16 images and model
 state instead of one per image.
 """
-import contextlib
-
 import numpy as np
 
 from .methods import compute_masks, resolve_settings
@@ -46,30 +44,10 @@ BLOCK_ELEMENTS = 2 ** 18
 ROW_SETTINGS = ("nsamples", "nruns", "x_steps")
 
 
-_one_per_call = False
-
-
-@contextlib.contextmanager
-def one_image_per_call():
-    """Inside: every image in a call of its own (block size 1), whatever the method. For a check whose
-    comparison needs each call's rounding to equal a batch of one (input invariance: the compensated first
-    layer's W m is measured in a batch of one, so a constant background gives bitwise the original's
-    pre-activations and max-pooling breaks its ties the same way in both models)."""
-    global _one_per_call
-    before, _one_per_call = _one_per_call, True
-    try:
-        yield
-    finally:
-        _one_per_call = before
-
-
 def block_size(rows_per_image=1, row_elements=1):
     """Images per block for images of ``rows_per_image`` model rows of ``row_elements`` numbers each:
     the largest power of two dividing :data:`BLOCK` whose block brings at most :data:`BLOCK_ELEMENTS`
-    numbers, at least 1 (28x28 images: 16 for one row, 4 for 50 rows, 1 for 335 rows or more); 1 inside
-    :func:`one_image_per_call`."""
-    if _one_per_call:
-        return 1
+    numbers, at least 1 (28x28 images: 16 for one row, 4 for 50 rows, 1 for 335 rows or more)."""
     size = BLOCK
     while size > 1 and size * int(rows_per_image) * int(row_elements) > BLOCK_ELEMENTS:
         size //= 2

@@ -117,9 +117,36 @@ def native_banner_filtered():
                 sys.stderr.flush()
 
 
+#: The modules TensorFlow 2.16+ imports at the end of ``import tensorflow`` "so that optimizers register in
+#: the SavedModel registry" (its __init__, inside ``try: ... except ImportError: pass``).
+_KERAS_EAGER_LOAD = ("keras.src.optimizers", "tf_keras.src.optimizers")
+
+
+@contextlib.contextmanager
+def keras_left_for_later():
+    """Let ``import tensorflow`` skip its eager import of Keras; Keras loads when something imports it.
+
+    That eager import pulls all of Keras 3 (and pandas, matplotlib and IPython with it): 1.1-1.7 s of a
+    2-core machine's start-up, for a run that never touches Keras (our TensorFlow networks, a PyTorch
+    model). A ``None`` entry in ``sys.modules`` makes exactly that import raise ImportError at once, which
+    TensorFlow's ``try`` takes as "no Keras"; the entries are removed afterwards, so the first real ``import
+    keras`` (a Keras model being loaded) runs as usual and registers the optimizers then. Nothing is
+    patched; a Keras already imported is left as it is.
+    """
+    blocked = [name for name in _KERAS_EAGER_LOAD if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 _install_alias()  # before anything can import tf-slim's layers
 
-with native_banner_filtered():   # importing TensorFlow writes its native start-up banner
+with native_banner_filtered(), keras_left_for_later():   # TensorFlow writes its native start-up banner
     import tensorflow as tf  # noqa: E402
 
     tf1 = tf.compat.v1

@@ -39,9 +39,10 @@ x, classes, layer)``
 ==============================  ======================================================================
 
 An engine whose model is a framework's own object may also hand it over, for methods written against that
-framework (the Quantus convention, ``methods.conventions``): ``framework`` names it ('pytorch'),
-``framework_layout`` says the layout its inputs take ('NCHW') and ``framework_model()`` returns it, holding
-the weights the model holds now (randomized ones during a randomization).
+framework (the Quantus convention, ``methods.conventions``): ``framework`` names it ('pytorch', 'keras'),
+``framework_layout`` says the layout its inputs take ('NCHW', 'NHWC') and ``framework_model()`` returns it,
+holding the weights the model holds now (randomized ones during a randomization); such a method runs inside
+``framework_scope()`` (a Keras model: eager execution, which this process's graphs have switched off).
 
 :class:`Model` derives the rest from these: ``check_images``, ``check_classes``, ``predict``,
 ``accuracy``, PAIR's ``call_model_function`` and the context-manager protocol.
@@ -175,7 +176,12 @@ class Model(ABC):
         """The framework's own model, with the weights this model holds now (see the module docstring)."""
         from .errors import UnsupportedError
         raise UnsupportedError(f"{self.architecture.name} has no framework model to hand to a method written for "
-                               f"one (the Quantus convention runs on PyTorch models)")
+                               f"one (the Quantus convention runs on PyTorch and Keras models)")
+
+    def framework_scope(self):
+        """The context a method given ``framework_model()`` runs in (default: none)."""
+        import contextlib
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ derived from the above
     def check_images(self, x):

@@ -209,6 +209,20 @@ class GraphModel(Model):
             self._guided_equals = not found
         return self._guided_equals
 
+    @property
+    def framework(self):
+        """'keras' for a user's Keras model (its eager copy is handed to Quantus-style methods), else None."""
+        return "keras" if getattr(self.architecture.build, "snapshot", None) is not None else None
+
+    def framework_model(self):
+        """A Keras model's eager copy holding the weights the session holds now (``keras.handover``)."""
+        from .keras import handover
+        return handover.framework_model(self) if self.framework else super().framework_model()
+
+    def framework_scope(self):
+        from .keras import handover
+        return handover.framework_scope() if self.framework else super().framework_scope()
+
     def shifted_input_model(self, shift):
         """(a GraphModel with the same weights whose first-layer bias compensates ``shift``, the bias's
         name); see :mod:`sanity_checks.engines.tf_shift`."""
@@ -271,6 +285,7 @@ class GraphModel(Model):
 
     def close(self):
         self.session.close()
+        self.__dict__.pop("_eager_keras_copy", None)   # a Keras model's eager copy (keras.handover)
 
 
 def damaged_checkpoint_message(checkpoint_prefix, err, remedy=None):

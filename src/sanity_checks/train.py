@@ -7,27 +7,18 @@ set per epoch split with ``np.array_split`` into ``len // batch_size`` batches; 
 for random labels; that stays the default only when ``--nepochs`` is not given).
 """
 import argparse
-import platform
 import sys
 import time
 
 import numpy as np
 
-from . import __version__
 from .compat import tf, tf1
 from .model import GraphModel
+from .versions import versions  # noqa: F401  (train.versions: where it lived before)
 
 DEFAULT_EPOCHS = 50
 DEFAULT_EPOCHS_RANDOM_LABELS = 100
 RANDOM_LABEL_TARGET = 0.95
-
-
-def versions():
-    """Versions of what produced a result, stored beside it."""
-    import scipy
-    import skimage
-    return {"sanity_checks": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "scikit-image": skimage.__version__}
 
 
 def batches(n, batch_size, rng):

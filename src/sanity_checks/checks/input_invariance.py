@@ -2,11 +2,15 @@
 model, must not change an explanation.
 
 The shifted model computes exactly the original's logits on x + m: its first layer (a convolution
-or a dense layer fed by the input, with a bias) gets the bias b - W m, where W m is the layer's
-linear response to the constant image m. For a convolution with zero padding W m is not constant
-near the borders, so the compensation is a spatial bias map (H, W, C): exact everywhere. The
-logits of (shifted model, x + m) are checked against (model, x) to 1e-5 (relative to the logits'
-scale) and the check refuses to go on otherwise.
+or a dense layer fed by the input, with a bias) computes (W (x + m) - W m) + b, where W m is the
+layer's linear response to the constant image m. For a convolution with zero padding W m is not
+constant near the borders, so it is computed per position: exact everywhere. Every engine computes
+W m inside the model, in each call, on a constant batch shaped like the call's own, so it is rounded
+as W (x + m) is: on a zero background the first layer gives bitwise the original's output, max-pooling
+breaks its tied maxima as the original does, and images are explained in blocks (``by_image``) as in
+every other check, with the same result whatever the split. The logits of (shifted model, x + m) are
+checked against (model, x) to 1e-5 (relative to the logits' scale) and the check refuses to go on
+otherwise.
 
 A method is input-invariant when its map on (shifted model, x + m) equals its map on (model, x).
 Expected: Gradient, SmoothGrad (same noise), Guided BackProp, GradCAM pass; Gradient⊙Input
@@ -15,14 +19,14 @@ too (rows ``baseline`` in ``detail``). The score is the relative L1 difference
 sum|e_shifted - e| / sum|e| (0 = invariant).
 
 The shifted model comes from the model's engine (the contract's ``shifted_input_model``; TensorFlow:
-``engines.tf_shift``, from the bottom block's weights and bias), so it works for any architecture
+``engines.tf_shift``, the first conv or dense layer the input meets in the graph), so it works for any architecture
 whose first layer is a conv or dense layer with a bias; a model whose engine refuses (e.g.
 Inception's conv + batch norm without bias) is refused with a
 :class:`~sanity_checks.checks.common.CheckError` carrying the engine's reason.
 """
 import numpy as np
 
-from ..by_image import logits, one_image_per_call, predicted_classes
+from ..by_image import logits, predicted_classes
 from ..errors import UnsupportedError
 from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
                      method_names, row)
@@ -79,14 +83,13 @@ def run(model, images, image_ids, seed=0, settings=None):
     except UnsupportedError as err:
         raise CheckError(str(err)) from None
     try:
-        with one_image_per_call():   # the compensation W m is measured in a batch of one: rounded alike
-            return _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s)
+        return _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s)
     finally:
         shifted.close()
 
 
 def _compare(model, shifted, compensated, images, ids, methods, seed, method_settings, shift, s):
-    """The check's rows, settings and maps: both models explain each image in a call of its own."""
+    """The check's rows, settings and maps: both models explain the images in blocks keyed by image id."""
     error = check_equivalence(model, shifted, images, shift, float(s["tolerance"]), ids)
     classes = predicted_classes(model, images, ids)
     moved = images + np.float32(shift)

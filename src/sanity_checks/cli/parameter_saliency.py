@@ -13,7 +13,7 @@ from ..errors import SanityCheckError
 from ..files import all_or_nothing, check_output_folder, save_figure, save_json
 from .. import loading, user_images
 from ..parameter_saliency.images import Source
-from ..train import versions
+from ..versions import versions
 
 
 #: Where parameter_and_input_saliency.py puts its figures by default: under results/, which git ignores.

@@ -14,7 +14,7 @@ from ..files import check_output_folder
 from ..methods import LABELS
 from ..randomize import Strategy
 from ..report.about import single_output_note
-from ..train import versions
+from ..versions import versions
 from .options import (add_common_arguments, add_model_and_image_arguments, add_run_arguments, eval_images_arg,
                       load_method_modules, method_settings, prepare_threads, run_job, take_grouping)
 

@@ -80,6 +80,7 @@ def main(argv=None):
         return None
     describe_run(merged)
     about = describe_model(model, args.model, job.config["image_ids"], args.seed, args.quick)
+    about["warnings"] = getattr(job, "warnings", {})   # each kind said once on stderr; kept in run.json too
     path, cells = write_outputs(args.out, merged, job.config["image_ids"], args.seed,
                                 {c: settings[c] for c in checks}, "", parse_min_effect(args.min_effect), about)
     print(f"wrote {path}")

@@ -64,6 +64,7 @@ class NumpyMLP(Model):
             description=f"numpy MLP {'-'.join(map(str, sizes))}", input_range=(0.0, 1.0))
         self.metadata = dict(metadata or {})
         self.weights = {name: self.initial_value(name, seed) for name in self._shapes}
+        self.input_shift = 0.0   # m of a shifted-input model (:meth:`shifted_input_model`)
 
     # ------------------------------------------------------------------ forward and backward
     def _layers(self, weights=None):
@@ -77,7 +78,10 @@ class NumpyMLP(Model):
         layers = self._layers(weights)
         pres, acts = [], []
         for i, (w, b) in enumerate(layers):
-            pre = h @ w + b
+            if i == 0 and self.input_shift:   # (W (x + m) - W m) + b, W m on a constant batch shaped like h
+                pre = (h @ w - np.full_like(h, self.input_shift) @ w) + b
+            else:
+                pre = h @ w + b
             h = pre if i == len(layers) - 1 else np.maximum(pre, 0.0)
             pres.append(pre)
             acts.append(h)
@@ -167,11 +171,11 @@ class NumpyMLP(Model):
         return (parameter_rng(seed, name).standard_normal(shape) * std).astype(np.float32)
 
     def shifted_input_model(self, shift):
-        """A copy whose hidden1 bias is b - m 1ᵀW: on x + m it computes what this model computes on x."""
+        """A copy whose hidden1 computes (W (x + m) - W m) + b, W m computed in every call on a constant batch
+        of the call's shape (the weights themselves unchanged): on x + m it computes what this model computes
+        on x, in a batch of any size."""
         shifted = NumpyMLP.from_config(self.config, self.get_weights(), self.metadata)
-        w = self.weights["hidden1/weights"].astype(np.float64)
-        bias = self.weights["hidden1/biases"].astype(np.float64) - float(shift) * w.sum(axis=0)
-        shifted.weights["hidden1/biases"] = bias.astype(np.float32)
+        shifted.input_shift = float(shift)
         return shifted, "hidden1/biases"
 
     # ------------------------------------------------------------------ training and files

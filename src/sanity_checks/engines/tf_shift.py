@@ -3,26 +3,30 @@ first layer compensates a constant input shift exactly (``GraphModel.shifted_inp
 
 The shifted model computes exactly the original's logits on x + m: its first layer (a convolution
 or a dense layer with a bias, fed by the input or by an affine preprocessing of it, e.g. Keras'
-Rescaling or Normalization) gets the bias b - W m, where W m is the layer's linear response to the
-constant image m (its linear output on m minus its linear output on 0). For a convolution with zero
-padding W m is not constant near the borders, so the compensation is a spatial bias map (H, W, C):
-exact everywhere. The bias is found in the graph as what is added to the layer's Conv2D or MatMul
-output: a BiasAdd (our networks, tf-keras) or an Add of the bias reshaped to (1, 1, 1, C) (Keras 3).
-Other first layers (e.g. Inception's conv + batch norm without bias) raise
-:class:`~sanity_checks.errors.UnsupportedError` with the reason. The check's logit comparison stays
-the guard that the compensation is exact.
+Rescaling or Normalization) computes (W (x + m) - W m) + b, where W m is the layer's linear response to
+the constant image m (its linear output on m minus its linear output on 0). For a convolution with zero
+padding W m is not constant near the borders: it is computed per position, exact everywhere. The
+bias is found in the graph as what is added to the layer's Conv2D or MatMul output: a BiasAdd (our
+networks, tf-keras) or an Add of the bias reshaped to (1, 1, 1, C) (Keras 3). Other first layers (e.g.
+Inception's conv + batch norm without bias) raise :class:`~sanity_checks.errors.UnsupportedError` with
+the reason. The check's logit comparison stays the guard that the compensation is exact.
 
-The copy is built with the same ``build``, each call followed by a rewiring of the first layer's bias Add
-to read (W x - W m) instead of W x (:func:`subtract_before_bias`): the same function as the bias b - W m,
-evaluated in the order that keeps the original's ties (a constant background gives exactly the original's
-pre-activations, so max-pooling breaks its tied maxima the same way in both models, and the check
-measures the method, not the rounding). A build that offers ``with_offset(bias name, W m)`` (a Keras
-model, whose variables do not pass through TensorFlow's getters) makes its own, the same way; its
-weights are matched to the original's by ``variable_names()`` (Keras' weights order).
+W m is computed inside the graph, with every call, at the call's own batch shape
+(:func:`constant_response`: the ops from the input to the layer's linear output copied onto a constant
+batch shaped like the input). TensorFlow rounds batches of different shapes differently; computed in
+the same call and shape as W (x + m), W m is bitwise the layer's linear output wherever the input is
+constant around a position (a zero background), so there (W (x + m) - W m) is exactly 0 and the layer
+outputs exactly the original's bias: max-pooling breaks its tied maxima as the original does, in a
+block of 16 images as in a call of one, and the check measures the method, not the rounding.
+
+The graph is changed through public calls only: the layers above the first layer's bias Add are copied
+with ``tf.compat.v1.import_graph_def(input_map=...)`` (:func:`copy_between`) to read the compensated
+output, and the copy's logits and end points are the shifted model's (the original ops stay in the graph,
+never run). A build that offers ``with_offset(bias name, shift)`` (a Keras model, whose layer outputs the
+builder records) compensates inside the first layer's own call instead (:func:`compensate`); its weights
+are matched to the original's by ``variable_names()`` (Keras' weights order).
 """
 import dataclasses
-
-import numpy as np
 
 from ..compat import tf, tf1
 from ..errors import UnsupportedError
@@ -133,78 +137,138 @@ def first_layer(model):
                            + ", so the shift cannot be compensated there")
 
 
-def shift_compensation(model, shift):
-    """(the bias's name, the first layer's linear response to the constant image ``shift``: W m, (H, W, C)
-    or (units,)), measured as its linear output on m minus its linear output on 0."""
-    weights, bias, linear = first_layer(model)
-    shape = (1,) + tuple(model.architecture.input_shape)
-    # each image in a call of its own: a batch of one rounds as it always did, so a first layer fed by the
-    # input itself (on_zero exactly 0) gets the very compensation, and the report the very bytes, of before
-    on_shift, on_zero = (model.session.run(linear, {model.inputs: np.full(shape, value, np.float32)})[0]
-                         for value in (shift, 0.0))
-    return bias, on_shift - on_zero
+def copy_between(replaced, targets, name):
+    """The tensors ``targets`` recomputed from the tensors of ``replaced`` ({tensor: its replacement}): the
+    ops on a path from a replaced tensor to a target are copied (``tf1.import_graph_def`` with ``input_map``,
+    in the default graph, under ``name``), reading the replacements, and every other tensor they read (the
+    weights, the input) as it is; a target that is itself replaced gives its replacement, one that depends on
+    no replaced tensor itself. Ops are taken in the graph's creation order (forward graphs without loops); a
+    copied op's control dependencies on ops outside the copy and its colocation hints are dropped."""
+    graph = tf1.get_default_graph()
+    replaced = {t.name: value for t, value in replaced.items()}
+    wanted = set()
+    for target in targets:
+        wanted |= _ancestors(target)
+    copied, moved = [], set()
+    for op in graph.get_operations():
+        if op.name in wanted and any(t.name in replaced or t.op.name in moved for t in op.inputs):
+            copied.append(op)
+            moved.add(op.name)
+    out = [replaced.get(t.name, t) for t in targets]
+    returned = [i for i, t in enumerate(targets) if t.op.name in moved]
+    if not returned:
+        return out
+    sub, input_map = tf1.GraphDef(), {}
+    whole = graph.as_graph_def()
+    sub.versions.CopyFrom(whole.versions)
+    sub.library.CopyFrom(whole.library)
+    for op in copied:
+        node = sub.node.add()
+        node.CopyFrom(op.node_def)
+        del node.input[len(op.inputs):]              # control inputs come last
+        node.input.extend(f"^{c.name}" for c in op.control_inputs if c.name in moved)
+        if "_class" in node.attr:
+            del node.attr["_class"]
+        for t in op.inputs:
+            if t.op.name not in moved:
+                input_map[t.name] = replaced.get(t.name, t)
+    copies = tf1.import_graph_def(sub, input_map=input_map, return_elements=[targets[i].name for i in returned],
+                                  name=name)
+    for i, copy in zip(returned, copies):
+        out[i] = copy
+    return out
 
 
-def subtract_before_bias(output, offset):
-    """``output`` (a first layer's pre-activation, linear + bias) recomputed as (linear - offset) + bias.
+def constant_response(inputs, linear, shift):
+    """W m: ``linear`` (a first layer's linear output, computed from ``inputs``) on the constant batch m minus
+    on the constant batch 0, both shaped like ``inputs`` in this very call (the ops from ``inputs`` to
+    ``linear`` copied by :func:`copy_between`), so rounded as ``linear`` itself is. No gradient flows
+    through it (it depends on the input's shape alone)."""
+    with tf1.name_scope("input_shift"):
+        on = []
+        for value, name in ((shift, "on_shift"), (0.0, "on_zero")):
+            constant = tf.fill(tf.shape(inputs), tf.constant(value, inputs.dtype.base_dtype))
+            response = copy_between({inputs: constant}, [linear], name)[0]
+            if response is linear:
+                raise UnsupportedError(f"input invariance: the first layer's output {linear.op.name} does not "
+                                       f"depend on the model's input")
+            on.append(response)
+        return tf.stop_gradient(on[0] - on[1])
 
-    In exact arithmetic this is linear + (bias - offset); in float32 the order matters: where the input is
+
+def subtract_before_bias(output, response):
+    """``output`` (a first layer's pre-activation, linear + bias) recomputed as a new tensor (linear - response)
+    + bias, or ``output - response`` when ``output`` is not such an Add.
+
+    In exact arithmetic this is linear + (bias - response); in float32 the order matters: where the input is
     constant around a position (a zero background), linear on x + m is bitwise the linear response to m
-    measured for ``offset``, so linear - offset is exactly 0 and the layer outputs exactly the original's
-    bias there. Ties of the original (max-pooling over a constant region) stay ties, broken the same way,
-    instead of being broken by the rounding of linear + (bias - offset). The graph's Add of the bias is
-    rewired to read linear - offset, so every tensor downstream (the layer's end points too) follows;
-    returns ``output`` itself then, or ``output - offset`` when ``output`` is not such an Add.
+    (:func:`constant_response`), so linear - response is exactly 0 and the layer outputs exactly the
+    original's bias there. Ties of the original (max-pooling over a constant region) stay ties, broken the
+    same way, instead of being broken by the rounding of linear + (bias - response). One addition rounds
+    the same whatever op makes it (Add, AddV2, BiasAdd).
     """
     op = output.op
     if op.type in ADDS:
         for index, tensor in enumerate(op.inputs):
             if tensor.op.type in ("Conv2D", "MatMul"):
-                with tf1.get_default_graph().as_default():
-                    shifted = tensor - tf.constant(offset, dtype=tensor.dtype.base_dtype)
-                op._update_input(index, shifted)   # TensorFlow's own graph rewiring (no public equivalent)
-                return output
-    return output - tf.constant(offset, dtype=output.dtype.base_dtype)
+                bias = op.inputs[1 - index]
+                moved = tensor - response
+                if op.type == "BiasAdd":
+                    data_format = op.get_attr("data_format")
+                    return tf.nn.bias_add(moved, bias, data_format=data_format.decode()
+                                          if isinstance(data_format, bytes) else data_format)
+                return moved + bias if index == 0 else bias + moved
+    return output - response
 
 
-def _compensate_first_layer(ops, weights, bias, compensation):
-    """In the graph ops ``ops`` (one call of the build), rewire the first layer's bias Add to read
-    (linear - W m) (:func:`subtract_before_bias`); False when the layer is not found among them."""
+def _first_layer_add(ops, weights, bias):
+    """(the bias Add's output, the linear output) of the layer reading ``weights`` among the graph ops ``ops``
+    (one call of the build), or None."""
     for op in ops:
         if op.type in ("Conv2D", "MatMul") and len(op.inputs) == 2 and _reads(op.inputs[1].op, weights):
             linear = op.outputs[0]
             for consumer in linear.consumers():
                 other = [t for t in consumer.inputs if t is not linear]
                 if consumer.type in ADDS and len(other) == 1 and _reads(other[0].op, bias):
-                    subtract_before_bias(consumer.outputs[0], compensation)
-                    return True
-    return False
+                    return consumer.outputs[0], linear
+    return None
+
+
+def compensate(ops, inputs, weights, bias, shift, outputs):
+    """``outputs`` (tensors of one call of a build on ``inputs``) recomputed with the first layer (among the new
+    graph ops ``ops``: the layer reading the variables ``weights`` and ``bias``) computing (W (x + m) - W m) + b,
+    W m measured in the same call (:func:`constant_response`, :func:`subtract_before_bias`, :func:`copy_between`)."""
+    found = _first_layer_add(ops, weights, bias)
+    if found is None:
+        raise UnsupportedError(f"input invariance: no Add of {bias} to the output of the layer reading {weights} "
+                               f"in the rebuilt graph")
+    output, linear = found
+    compensated = subtract_before_bias(output, constant_response(inputs, linear, shift))
+    return copy_between({output: compensated}, outputs, "input_shift")
 
 
 def shifted_model(model, shift):
     """(a new GraphModel (``type(model)``) with the same weights whose first layer computes
-    (W x - W m) + b, i.e. has the bias b - W m, the bias's name).
+    (W (x + m) - W m) + b with W m computed in every call (module docstring), the bias's name).
 
-    Each call of the build (the plain and the guided-backprop tower) is followed by the rewiring of
-    :func:`subtract_before_bias`, so the variables themselves are unchanged; a build with ``with_offset``
-    (Keras) makes its own.
+    Each call of the build (the plain and the guided-backprop tower) is followed by :func:`compensate`, so
+    the variables themselves are unchanged; a build with ``with_offset`` (Keras) compensates in its layer's call.
     """
     weights, bias_name, _ = first_layer(model)
-    bias_name, compensation = shift_compensation(model, shift)
+    shift = float(shift)
     architecture = model.architecture
     with_offset = getattr(architecture.build, "with_offset", None)
     if with_offset is not None:
-        build = with_offset(bias_name, compensation)
+        build = with_offset(bias_name, shift)
     else:
         def build(inputs):
             graph = tf1.get_default_graph()
             known = {op.name for op in graph.get_operations()}
-            out = architecture.build(inputs)
+            logits, end_points = architecture.build(inputs)
             new_ops = [op for op in graph.get_operations() if op.name not in known]
-            if not _compensate_first_layer(new_ops, weights, bias_name, compensation):
-                raise UnsupportedError(f"input invariance: no Add of {bias_name} to the output of the layer "
-                                       f"reading {weights} in the rebuilt graph")
-            return out
+            names = list(end_points)
+            out = compensate(new_ops, inputs, weights, bias_name, shift, [logits] + [end_points[n] for n in names])
+            return out[0], dict(zip(names, out[1:]))
 
     shifted = type(model)(dataclasses.replace(architecture, build=build),
                           session_config=getattr(model, "session_config", None))

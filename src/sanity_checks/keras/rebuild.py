@@ -2,7 +2,7 @@
 inputs, with each layer's output of that very call recorded (:class:`KerasBuilder`)."""
 import copy
 
-from ..compat import tf
+from ..compat import tf, tf1
 from ..errors import ModelError, UnsupportedError
 from .flavours import keras_module, tf_keras_classes
 from .layers import backing_variable, is_container, walk_layers, walk_operations
@@ -34,8 +34,8 @@ class KerasBuilder:
     input tensors (``records``, in call order). The end points are these paths and nothing else: the
     toolkit adds no name of its own, so no user layer (MobileNetV3's conv ``logits``) is shadowed.
 
-    ``offsets`` ({layer path: array}): subtract the array from that layer's pre-activation output (the
-    input-invariance compensation of :meth:`with_offset`).
+    ``offsets`` ({layer path: shift m}): that layer, the first, computes (W (x + m) - W m) + b before its
+    activation, W m measured in each call (the input-invariance compensation of :meth:`with_offset`).
     """
 
     def __init__(self, snapshot, custom_objects=None, trust_model_code=False, offsets=None):
@@ -45,6 +45,7 @@ class KerasBuilder:
         self.layer_paths = {}        # id(layer) -> path
         self.calls = []              # one dict per call
         self._recording = None
+        self._inputs = None          # the inputs of the call under way
 
     def _rebuild(self):
         keras = keras_module(self.snapshot.flavour)
@@ -68,7 +69,7 @@ class KerasBuilder:
         return model
 
     def _wrap(self, layer, path):
-        original = layer.call if path not in self.offsets else _offset_call(layer, path, self.offsets[path])
+        original = layer.call if path not in self.offsets else _offset_call(self, layer, path, self.offsets[path])
         builder = self
 
         def recorded_call(*args, **kwargs):
@@ -83,12 +84,12 @@ class KerasBuilder:
     def __call__(self, inputs):
         if self.model is None:
             self.model = self._rebuild()
-        self._recording = {}
+        self._recording, self._inputs = {}, inputs
         tf_keras_classes(self.model, eager=False)
         try:
             outputs = self.model(inputs, training=False)
         finally:
-            records, self._recording = self._recording, None
+            records, self._recording, self._inputs = self._recording, None, None
         if isinstance(outputs, (list, tuple)):
             raise ModelError(f"{self.snapshot.source}: the model has several outputs")
         logits, stripped = pre_activation(outputs)
@@ -108,30 +109,38 @@ class KerasBuilder:
                 return path
         raise ModelError(f"no layer holds variable {variable_name}")
 
-    def with_offset(self, variable_name, offset):
+    def with_offset(self, variable_name, shift):
         """A new builder of the same model (for another graph) whose layer holding ``variable_name`` (its
-        bias) computes ``activation((linear - offset) + bias)``: the bias b becomes b - offset."""
+        bias) computes ``activation((W (x + m) - W m) + b)`` for the constant input shift m = ``shift``, W m
+        measured in each call (``engines.tf_shift.compensate``): in effect the bias b becomes b - W m."""
         return KerasBuilder(self.snapshot, self.custom_objects, self.trusted,
-                            offsets={self.owner_of(variable_name): offset})
+                            offsets={self.owner_of(variable_name): float(shift)})
 
 
-def _offset_call(layer, path, offset):
-    """``layer.call`` with ``offset`` subtracted before the layer's activation (Conv and Dense layers of
-    both Kerases apply ``self.activation`` last, when it is not None)."""
+def _offset_call(builder, layer, path, shift):
+    """``layer.call`` with its pre-activation output compensating the input shift ``shift`` (the model's
+    input is ``builder``'s call's; Conv and Dense layers of both Kerases apply ``self.activation`` last, when
+    it is not None)."""
     if not hasattr(layer, "activation"):
         raise UnsupportedError(f"input invariance: layer {path} ({type(layer).__name__}) has no activation "
                                f"attribute, so its bias cannot be offset before it")
     original = layer.call
 
     def call(*args, **kwargs):
+        from ..engines.tf_shift import compensate
+
+        graph = tf1.get_default_graph()
+        known = {op.name for op in graph.get_operations()}
         activation = layer.activation
         layer.activation = None
         try:
             out = original(*args, **kwargs)
         finally:
             layer.activation = activation
-        from ..engines.tf_shift import subtract_before_bias
-        out = subtract_before_bias(out, offset)   # (linear - offset) + bias: keeps the original's ties
+        names = {len(w.shape): backing_variable(w).op.name for w in layer.weights}
+        new_ops = [op for op in graph.get_operations() if op.name not in known]
+        weights = names.get(4, names.get(2))
+        out = compensate(new_ops, builder._inputs, weights, names.get(1), shift, [out])[0]   # keeps the ties
         return activation(out) if activation is not None else out
 
     return call

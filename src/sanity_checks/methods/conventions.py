@@ -11,9 +11,11 @@
   inside a call where the method takes ``batch_size`` (IG, XRAI: a setting). An (H, W) mask, or one map
   in three identical channels (PAIR's ``three_dims``), is copied into every channel of the image.
 - ``quantus``: ``explain_func(model=, inputs=, targets=, **settings)`` as Quantus calls it: the model the
-  user gave (``model.framework_model()``: a ``torch.nn.Module``), the images in that framework's layout
-  (numpy, N C H W for PyTorch), the classes as an int array; it returns numpy (or a tensor) attributions
-  (N, C, H, W), (N, 1, H, W) or (N, H, W), brought back to (N, H, W, C).
+  user gave (``model.framework_model()``: a ``torch.nn.Module``, or an eager copy of a Keras model), holding
+  the weights of the state being explained, the images in that framework's layout (numpy, N C H W for
+  PyTorch, N H W C for Keras), the classes as an int array; it runs inside ``model.framework_scope()``
+  (eager execution for Keras) and returns numpy (or a tensor) attributions (N, C, H, W) / (N, H, W, C),
+  (N, 1, H, W) or (N, H, W), brought back to (N, H, W, C).
 
 What comes back is checked where the masks are computed (:func:`sanity_checks.methods.compute_masks`).
 """
@@ -99,9 +101,10 @@ def _quantus(explain_func, own_batch):
         for start in range(0, len(x), step):
             inputs = x[start:start + step]
             inputs = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2) if channels_first else inputs)
-            result = explain_func(model=network, inputs=inputs, targets=classes[start:start + step].astype(np.int64),
-                                  **settings)
-            out.append(to_contract(result, (len(inputs),) + x.shape[1:], channels_first))
+            with model.framework_scope():   # a Keras model: eager execution, for its GradientTape
+                result = explain_func(model=network, inputs=inputs,
+                                      targets=classes[start:start + step].astype(np.int64), **settings)
+                out.append(to_contract(result, (len(inputs),) + x.shape[1:], channels_first))
         return np.concatenate(out) if out else np.zeros(x.shape, np.float32)
 
     return quantus

@@ -190,7 +190,7 @@ def unmet_need(model, name):
     if "pytorch" in spec.needs and getattr(model, "framework", None) != "pytorch":
         return f"{name} runs on PyTorch models only ({model.architecture.name} is not one)"
     if spec.convention == "quantus" and getattr(model, "framework", None) is None:
-        return (f"{name} needs the model's own framework model (a torch.nn.Module), which "
+        return (f"{name} needs the model's own framework model (a torch.nn.Module or a Keras model), which "
                 f"{model.architecture.name} cannot hand over")
     return None
 

@@ -73,6 +73,7 @@ def load_method_module(name, expected_hash=None):
     except Exception as err:
         raise MethodError(f"--method-module {name} failed to import: {type(err).__name__}: {err}") from None
     record["methods"] = [n for n, spec in registry.SPECS.items() if before.get(n) is not spec]
+    record["specs"] = {n: registry.SPECS[n] for n in record["methods"]}
     _LOADED[key] = record
     return record
 
@@ -102,3 +103,51 @@ def load_recorded(config):
     """Import, in a worker, the method modules a run's config records (each checked against its hash)."""
     for record in config.get("method_modules") or ():
         load_method_module(record["module"], record["sha256"])
+
+
+def _strings(value):
+    """Every string in a JSON-like value, dict keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _takes_default_methods(config):
+    """Whether a run's config leaves a worker to choose the methods (a report check whose settings name none)."""
+    if "methods" in config:
+        return False
+    settings = config.get("check_settings") or {}
+    return any(not (settings.get(check) or {}).get("methods") for check in config.get("checks") or ())
+
+
+def unseen_by_workers(config):
+    """The methods a run of ``config`` (its Work config) may run that a fresh worker process would not know: those
+    registered in this process only (in a notebook, in ``__main__``, by a module imported without
+    :func:`load_method_module`), not by a method module the config records; named in the config, or run by default."""
+    from . import registry
+
+    recorded = {r["module"] for r in config.get("method_modules") or ()}
+    known = {name: spec for record in _LOADED.values() if record["module"] in recorded
+             for name, spec in record["specs"].items()}
+    named = set(_strings(config))
+    defaults = _takes_default_methods(config)
+    return [name for name, spec in registry.SPECS.items()
+            if not spec.builtin and known.get(name) is not spec and (name in named or (spec.default and defaults))]
+
+
+def check_workers_know_methods(config, where):
+    """Refuse, before any work, a run on fresh worker processes (``where``: a pool, Dask) whose methods they could
+    not see (:func:`unseen_by_workers`), in one line naming the fix."""
+    unseen = unseen_by_workers(config)
+    if unseen:
+        raise MethodError(
+            f"method(s) {', '.join(unseen)} registered in this process only: the workers of {where} start fresh "
+            f"processes that cannot see {'it' if len(unseen) == 1 else 'them'}; put "
+            f"{'it' if len(unseen) == 1 else 'them'} in a module and pass --method-module FILE.py (from Python: "
+            f"sanity_checks.methods.user_module.load_method_module('FILE.py') before the job is made), or run serially")

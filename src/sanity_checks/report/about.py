@@ -2,6 +2,8 @@
 notes on what is explained (a single output, Guided BackProp equal to Gradient), and the caveat when too
 few images stand behind its intervals. ``about`` is a plain dict (written into run.json) so that a report
 can be re-written, or shown as a page, without the model."""
+import os
+
 import numpy as np
 
 #: Below this many images the report says its intervals cannot be trusted: a percentile bootstrap over n
@@ -24,6 +26,18 @@ def _id_ranges(ids):
     return ", ".join(ranges)
 
 
+def shown_path(reference):
+    """``reference`` as a report shows it: a path under the working folder relative to it (so a report
+    written from a repository names no machine's folders), anything else as given."""
+    text = str(reference)
+    path, sep, rest = text.partition(":") if not os.path.exists(text) else (text, "", "")
+    if os.path.isabs(path) and os.path.exists(path):
+        relative = os.path.relpath(path)
+        if not relative.startswith(os.pardir):
+            return relative + sep + rest
+    return text
+
+
 def describe_model(model, reference, image_ids, seed, quick=False):
     """{what the header and notes need} of a model behind the contract and the images of a run."""
     meta = dict(getattr(model, "metadata", None) or {})
@@ -31,7 +45,7 @@ def describe_model(model, reference, image_ids, seed, quick=False):
     if isinstance(accuracy, dict):
         accuracy = accuracy.get("test")
     architecture = model.architecture
-    return {"model": str(reference), "description": architecture.description or "",
+    return {"model": shown_path(reference), "description": architecture.description or "",
             "data": meta.get("data"), "labels": meta.get("labels"), "test_accuracy": accuracy,
             "random_weights": bool(meta.get("random_weights")), "explained": meta.get("explained"),
             "outputs": int(architecture.num_classes), "images": len(image_ids), "image_ids": _id_ranges(image_ids),
@@ -77,6 +91,12 @@ def notes(about):
     if about.get("outputs") == 1:
         out.append("**A single output.** " + single_output_note(about.get("explained"))
                    + " The random-logit test needs another class and does not run.")
+    if about.get("warnings"):
+        kinds = about["warnings"]
+        out.append(f"**Warnings during the run** ({len(kinds)} kind{'s' if len(kinds) != 1 else ''}; where they "
+                   "occurred is in run.json): " + "; ".join(
+                       f"{kind}" + (f" (at {v['states']} of {v['of_states']} model states)" if v.get("states") else "")
+                       for kind, v in kinds.items()) + ".")
     if about.get("guided_equals_gradient"):
         out.append("**Guided BackProp equals Gradient here:** the model has no ReLU-family activation for guided "
                    "backprop to gate (swish, GELU, hard-swish, ...), so its row is shown as "

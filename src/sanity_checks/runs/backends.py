@@ -32,6 +32,12 @@ class Serial:
         self.pending = []
 
 
+def _check_workers_know_methods(work, where):
+    """A method registered in this process only (a notebook's) is refused before a worker starts."""
+    from ..methods.user_module import check_workers_know_methods
+    check_workers_know_methods(work.config, where)
+
+
 def _watch_parent(parent):
     """Pool workers exit when the process that started them is gone (SIGKILL leaves no cleanup)."""
     def watch():
@@ -58,6 +64,7 @@ class Pool:
     name = "pool"
 
     def __init__(self, work, workers, threads=None, max_restarts=5):
+        _check_workers_know_methods(work, "a pool (--workers)")
         self.work, self.workers = work, int(workers)
         self.threads = threads or default_threads(workers)
         self.max_restarts, self.restarts = max_restarts, 0
@@ -126,6 +133,7 @@ class Dask:
     name = "dask"
 
     def __init__(self, work, address, threads=None, local_directory=None, timeout=30.0):
+        _check_workers_know_methods(work, "Dask (--dask)")
         try:
             from distributed import Client, LocalCluster
         except ImportError:

@@ -74,7 +74,7 @@ class TorchModel(Model):
         self.architecture = Architecture(
             name=name, build=None, input_shape=shape, num_classes=int(out[1]),
             blocks=stages.group(structure.blocks(self.module, self.probe_result), "torch", grouping),
-            gradcam_layer=structure.default_gradcam_layer(self.probe_result), batch_size=int(batch_size),
+            gradcam_layer=structure.default_gradcam_layer(self.probe_result, shape[:2]), batch_size=int(batch_size),
             description=f"PyTorch {type(module).__name__}")
         self.metadata = dict(metadata or {})
         if self.probe_result.softmax is not None:

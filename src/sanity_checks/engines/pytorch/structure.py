@@ -149,10 +149,22 @@ def blocks(module, seen):
     return tuple(Block(name or "(model)", variables=tuple(params)) for name, params in reversed(groups.items()))
 
 
-def default_gradcam_layer(seen):
-    """The module that finishes last with a 4-D output of more than 1x1 (e.g. ResNet's ``layer4``)."""
-    spatial = [n for n in seen.order if n and len(seen.shapes.get(n, ())) == 3
-               and seen.shapes[n][1] * seen.shapes[n][2] > 1]
+def default_gradcam_layer(seen, input_hw=None):
+    """The module that finishes last with a feature map of more than 1x1 (e.g. ResNet's ``layer4``).
+
+    A feature map is a 4-D output (N, C, h, w) whose h and w shrink the input's (H, W) alike (h W = w H, up
+    to a stride's rounding): an attention block's (N, heads, tokens, head_dim) is 4-D too, and is no map
+    (a ViT's ``attn.k_norm``).
+    """
+    def is_map(shape):
+        if len(shape) != 3 or shape[1] * shape[2] <= 1:
+            return False
+        if input_hw is None:
+            return True
+        (h, w), (big_h, big_w) = shape[1:], input_hw
+        return abs(h * big_w - w * big_h) <= max(big_h, big_w)
+
+    spatial = [n for n in seen.order if n and is_map(seen.shapes.get(n, ()))]
     return spatial[-1] if spatial else None
 
 
