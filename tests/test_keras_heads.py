@@ -90,6 +90,10 @@ def test_the_report_notes_say_what_a_single_output_explains():
     assert "at the logit before the final sigmoid" in sigmoid and "random-logit test" in sigmoid
     plain = " ".join(notes({"outputs": 1, "images": 10, "explained": "the model's output"}))
     assert "(the model's output) as the logit of a single class" in plain and "sigmoid" not in plain
+    several = notes({"outputs": 3, "images": 10, "explained": "pre-sigmoid logits (the input of the final Sigmoid)"})
+    assert several == ["**A sigmoid head.** The methods explain each class at its logit, before the final sigmoid, as "
+                       "for a softmax (a probability saturates, and its gradient with it)."]
+    assert notes({"outputs": 3, "images": 10, "explained": "pre-softmax logits (the input of the final Softmax)"}) == []
 
 
 def test_the_randomization_runner_says_in_one_line_that_a_single_output_is_explained_as_one_class(tmp_path,

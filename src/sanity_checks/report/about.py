@@ -91,6 +91,9 @@ def notes(about):
     if about.get("outputs") == 1:
         out.append("**A single output.** " + single_output_note(about.get("explained"))
                    + " The random-logit test needs another class and does not run.")
+    elif "sigmoid" in (about.get("explained") or ""):
+        out.append("**A sigmoid head.** The methods explain each class at its logit, before the final sigmoid, as "
+                   "for a softmax (a probability saturates, and its gradient with it).")
     if about.get("warnings"):
         kinds = about["warnings"]
         out.append(f"**Warnings during the run** ({len(kinds)} kind{'s' if len(kinds) != 1 else ''}; where they "
