@@ -84,6 +84,20 @@ def conv_bn_first(K, seed):
     return K.Model(inputs, K.layers.Dense(3, name="dense")(x), name="conv_bn_first")
 
 
+def stage_of_two_convs(K, seed, bias=True):
+    """VGG's first stage (``block1_conv1``, ``block1_conv2``, both with a bias: one block by the stages), or
+    with ``bias=False`` Xception's (each conv without a bias, then batch normalization)."""
+    K.utils.set_random_seed(seed)
+    inputs = K.Input((12, 12, 3))
+    x = K.layers.ZeroPadding2D(1, name="pad")(inputs)
+    x = K.layers.Conv2D(4, 3, use_bias=bias, activation="relu" if bias else None, name="block1_conv1")(x)
+    if not bias:
+        x = K.layers.ReLU(name="block1_conv1_act")(K.layers.BatchNormalization(name="block1_conv1_bn")(x))
+    x = K.layers.Conv2D(4, 3, use_bias=bias, activation="relu", name="block1_conv2")(x)
+    x = K.layers.Flatten(name="flat")(K.layers.MaxPooling2D(2, name="block1_pool")(x))
+    return K.Model(inputs, K.layers.Dense(3, name="predictions")(x), name="two_convs" if bias else "xception_stem")
+
+
 def dense_first(K, seed):
     K.utils.set_random_seed(seed)
     return K.Sequential([K.Input((6, 6, 1)), K.layers.Flatten(name="flat"),
@@ -166,8 +180,8 @@ def test_gradcam_reads_a_block_output_that_is_no_layer_by_default_and_by_name(tm
 # ------------------------------------------------------------------------ 3. input invariance
 @pytest.mark.parametrize("flavour", zoo.FLAVOURS)
 @pytest.mark.parametrize("build,bias", [(zoo.sequential_cnn, "conv1/bias"), (dense_first, "fc1/bias"),
-                                        (preprocessed_cnn, "stem_conv/bias")],
-                         ids=["conv-first", "dense-first", "rescaling-then-conv"])
+                                        (preprocessed_cnn, "stem_conv/bias"), (stage_of_two_convs, "block1_conv1/bias")],
+                         ids=["conv-first", "dense-first", "rescaling-then-conv", "padding-then-a-stage-of-two-convs"])
 def test_input_invariance_compensates_the_first_layers_bias(tmp_path, flavour, build, bias):
     from sanity_checks.checks.input_invariance import check_equivalence
 
@@ -214,12 +228,15 @@ def test_input_invariance_on_a_keras_max_pool_cnn_is_kindermans_result(tmp_path)
 
 
 @pytest.mark.parametrize("flavour", zoo.FLAVOURS)
-def test_input_invariance_refuses_a_batch_norm_offset_with_its_reason(tmp_path, flavour):
-    _, path = saved(tmp_path, conv_bn_first, flavour)
+@pytest.mark.parametrize("build,layer", [(conv_bn_first, "stem"), (lambda K, seed: stage_of_two_convs(K, seed, False),
+                                                                   "block1_conv1")], ids=["conv-bn", "xception-stage"])
+def test_input_invariance_refuses_a_batch_norm_offset_with_its_reason(tmp_path, flavour, build, layer):
+    """The first conv named (not the stage it is in), and its batch norm's offset as the reason."""
+    _, path = saved(tmp_path, build, flavour)
     model = load_model(path, log=quiet)
     try:
-        with pytest.raises(UnsupportedError, match=r"bias to be added to its output .*stem_bn/beta is used by "
-                                                   r".*batch-norm offset"):
+        with pytest.raises(UnsupportedError, match=rf"bias to be added to its output \(.*reading {layer}\w*/kernel\); "
+                                                   rf".*{layer}_bn/beta is used by .*batch-norm offset"):
             model.shifted_input_model(-1.0)
     finally:
         model.close()

@@ -288,6 +288,18 @@ def test_input_invariance_on_a_max_pool_cnn_is_kindermans_result(twins, random_d
     assert max(change["integrated_gradients", "shifted baseline"]) <= 1e-6   # W m rounded as each call is
 
 
+class Gated(nn.Module):
+    """Ends with a Sigmoid module that gates the output (z * sigmoid(z)), not an output activation."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.gate = nn.Linear(48, 2), nn.Sigmoid()
+
+    def forward(self, x):
+        z = self.fc(x.flatten(1))
+        return z * self.gate(z)
+
+
 def test_report_on_a_sigmoid_head_without_relu_refuses_random_logit_and_shows_guided_as_gradient(tmp_path):
     """A single-output sigmoid model with tanh only: the random-logit test is refused in one line, the rest
     runs, and Guided BackProp (which equals Gradient here) is shown as "= Gradient", not judged."""
@@ -299,6 +311,16 @@ def test_report_on_a_sigmoid_head_without_relu_refuses_random_logit_and_shows_gu
         model = load_model(net, input_shape=(4, 4, 3), device="cpu")
         assert model.guided_equals_gradient and model.architecture.num_classes == 1
         x = np.random.default_rng(2).random((2, 4, 4, 3), dtype=np.float32)
+        # the sigmoid is looked through, as a softmax: the explained score is the logit
+        assert model.metadata["explained"] == "pre-sigmoid logits (the input of the final Sigmoid)"
+        with torch.no_grad():
+            logit = net[:-1](torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+        np.testing.assert_allclose(model.predict_logits(x), logit, rtol=1e-6, atol=1e-7)
+        gated = load_model(Gated(), input_shape=(4, 4, 3), device="cpu")   # a Sigmoid last, as a gate: kept
+        assert "explained" not in gated.metadata
+        with torch.no_grad():
+            z = gated.module.fc(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).flatten(1))
+        np.testing.assert_allclose(gated.predict_logits(x), (z * torch.sigmoid(z)).numpy(), rtol=1e-6, atol=1e-7)
         path, cells = report.run_report(model, x, [0, 1], tmp_path, ["random_logit", "faithfulness"], progress=None,
                                         settings={c: {"methods": ["gradient", "guided_backprop"]} for c in report.CHECKS})
     text = open(path).read()

@@ -179,9 +179,9 @@ def test_a_check_that_cannot_run_is_reported_and_the_rest_still_runs(tmp_path, r
     from sanity_checks.models import get_architecture
 
     cnn = get_architecture("cnn")
-    # blocks without hidden1/hidden2: the "first layer" found is fc1, not fed by the input, so the
-    # shift cannot be compensated there and the logits check refuses it
-    model = GraphModel(dataclasses.replace(cnn, blocks=cnn.blocks[:2]), seed=2)
+    # the input squared before the first layer: no bias can compensate a shift there (W m measured on the
+    # constant image is not the change of W x^2), and the logits check refuses it
+    model = GraphModel(dataclasses.replace(cnn, build=lambda inputs: cnn.build(inputs * inputs)), seed=2)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ too (rows ``baseline`` in ``detail``). The score is the relative L1 difference
 sum|e_shifted - e| / sum|e| (0 = invariant).
 
 The shifted model comes from the model's engine (the contract's ``shifted_input_model``; TensorFlow:
-``engines.tf_shift``, from the bottom block's weights and bias), so it works for any architecture
+``engines.tf_shift``, the first conv or dense layer the input meets in the graph), so it works for any architecture
 whose first layer is a conv or dense layer with a bias; a model whose engine refuses (e.g.
 Inception's conv + batch norm without bias) is refused with a
 :class:`~sanity_checks.checks.common.CheckError` carrying the engine's reason.

@@ -2,6 +2,7 @@
 ``src/run_data_randomization.py``: argument parsing, loading, running, writing results."""
 import argparse
 import os
+import sys
 
 from .. import figures, loading, user_images
 from ..experiments import data_randomization, jobs, results
@@ -12,6 +13,7 @@ from ..errors import SanityCheckError
 from ..files import check_output_folder
 from ..methods import LABELS
 from ..randomize import Strategy
+from ..report.about import single_output_note
 from ..versions import versions
 from .options import (add_common_arguments, add_model_and_image_arguments, add_run_arguments, eval_images_arg,
                       load_method_modules, method_settings, prepare_threads, run_job, take_grouping)
@@ -62,6 +64,7 @@ def model_randomization_main(argv=None):
 
     prepare_threads(args)
     model = loading.load_from_args(args)
+    notes = model_notes(model)
     data, images, labels = test_images(model, args.images, args.data_root, args.image_dir, args.first_image,
                                        user_images.options(args))
     if getattr(data, "files", None):
@@ -95,12 +98,13 @@ def model_randomization_main(argv=None):
         summary_stats = results.summarize(rows)
         figs = randomization_figures(outcomes[0], model_name)
     summary = {"model": loading.model_reference(args.model), "model_metadata": {k: model.metadata.get(k) for k in (
-        "architecture", "data", "data_source", "labels", "seed", "accuracy")},
+        "architecture", "data", "data_source", "labels", "seed", "accuracy", "explained")},
         "settings": settings, "versions": versions(), "summary": summary_stats,
         "test_accuracy": ({str(level): r.accuracy for level, r in zip(args.noise_levels, outcomes)}
                           if args.mode == "noise" else outcomes[0].accuracy),
         "test_accuracy_images": settings["accuracy_images"],
-        "warnings": getattr(job, "warnings", {})}   # each kind of warning of the run, with its counts
+        "warnings": getattr(job, "warnings", {}),   # each kind of warning of the run, with its counts
+        "notes": notes}
     written = results.write_all(args.out, rows, summary, figs)
     for level, result in zip(args.noise_levels if args.mode == "noise" else [None], outcomes):
         if level is not None:
@@ -111,6 +115,18 @@ def model_randomization_main(argv=None):
                   + ", ".join(f"{step} {value:.3f}" for step, value in result.accuracy.items()))
     print("wrote:\n  " + "\n  ".join(written))
     return outcomes
+
+
+def model_notes(model):
+    """Lines on what the run explains that a reader would not guess (a single output), each printed to
+    stderr now and kept in summary.json."""
+    notes = []
+    if model.architecture.num_classes == 1:
+        notes.append(f"note: {model.architecture.name} has a single output. "
+                     + single_output_note(model.metadata.get("explained")))
+    for line in notes:
+        print(line, file=sys.stderr)
+    return notes
 
 
 def print_last_step(result):

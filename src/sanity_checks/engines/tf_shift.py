@@ -81,36 +81,60 @@ def _forward_uses(model, variable):
     return uses
 
 
-def first_layer(model):
-    """(weights name, bias name, linear output tensor) of the bottom block's conv or dense layer."""
-    block = model.architecture.block_names[-1]
-    owner = model.architecture.block(block)
-    shapes = {v.op.name: v.shape.rank for v in model.variables if owner.owns(v.op.name) and v.trainable}
-    weights = [n for n, rank in shapes.items() if rank in (2, 4)]
-    biases = [n for n, rank in shapes.items() if rank == 1]
-    if len(weights) != 1 or not biases:
-        raise UnsupportedError(f"input invariance needs a first layer with one weight and one bias variable "
-                               f"(conv or dense fed by the input); block {block!r} has {sorted(shapes)}")
+#: Ops that apply a layer's weights to its input: the first layer is the first of these on the input's way.
+WEIGHTED_OPS = ("Conv2D", "MatMul", "DepthwiseConv2dNative", "BatchMatMulV2", "Einsum", "Conv3D",
+                "Conv2DBackpropInput")
+
+
+def _first_weighted_ops(model):
+    """The weighted ops (:data:`WEIGHTED_OPS`) the input reaches first on its way to the logits: the graph is
+    walked forward from the input and a walk stops at the first weighted op it meets (padding, rescaling and
+    other ops before it are passed through), whatever block the model's stages put that layer in."""
     upstream = _ancestors(model.logits)
-    linear = None
-    for op in model.graph.get_operations():
-        if op.type in ("Conv2D", "MatMul") and op.name in upstream and len(op.inputs) == 2 \
-                and _reads(op.inputs[1].op, weights[0]):
-            linear = op.outputs[0]
-            break
-    if linear is None:
-        raise UnsupportedError(f"no Conv2D or MatMul reading {weights[0]} in the model's graph: the first layer is "
-                               f"not a plain conv or dense layer")
+    found, seen, stack = [], set(), [model.inputs.op]
+    while stack:
+        op = stack.pop()
+        for consumer in (c for out in op.outputs for c in out.consumers()):
+            if consumer.name in seen or consumer.name not in upstream:
+                continue
+            seen.add(consumer.name)
+            if consumer.type in WEIGHTED_OPS:
+                found.append(consumer)
+            else:
+                stack.append(consumer)
+    return found
+
+
+def first_layer(model):
+    """(weights name, bias name, linear output tensor) of the conv or dense layer the input meets first."""
+    firsts = _first_weighted_ops(model)
+    if len(firsts) != 1:
+        raise UnsupportedError(f"input invariance needs one first layer (a conv or dense layer fed by the input); "
+                               f"the input reaches {len(firsts)} first: "
+                               f"{', '.join(op.name for op in firsts[:4]) or 'none'}")
+    op = firsts[0]
+    variables = {v.op.name: v for v in model.variables}
+    weight = next((name for name, v in variables.items() if v.trainable and v.shape.rank in (2, 4)
+                   and len(op.inputs) == 2 and _reads(op.inputs[1].op, name)), None)
+    if op.type not in ("Conv2D", "MatMul") or weight is None:
+        raise UnsupportedError(f"no Conv2D or MatMul reading a weight variable first in the model's graph "
+                               f"({op.type} {op.name}): the first layer is not a plain conv or dense layer")
+    linear = op.outputs[0]
+    # rank-1 trainable variables: the candidates for its bias, and (named in a refusal) those of its block
+    rank1 = [name for name, v in variables.items() if v.trainable and v.shape.rank == 1]
+    owner = next((b for b in model.architecture.blocks if b.owns(weight)), None)
+    biases = [n for n in rank1 if owner is not None and owner.owns(n)]
     for consumer in linear.consumers():
         if consumer.type in ADDS:
             other = [t for t in consumer.inputs if t is not linear]
-            added = [b for b in biases if len(other) == 1 and _reads(other[0].op, b)]
+            added = [b for b in rank1 if len(other) == 1 and _reads(other[0].op, b)]
             if added:
-                return weights[0], added[0], linear
-    uses = "; ".join(f"{b} is used by {', '.join(sorted(_forward_uses(model, b))) or 'nothing'}" for b in biases)
+                return weight, added[0], linear
+    uses = "; ".join(f"{b} is used by {', '.join(sorted(_forward_uses(model, b))) or 'nothing'}" for b in biases[:4])
     raise UnsupportedError(f"input invariance needs the first layer's bias to be added to its output "
-                           f"({linear.op.name}); {uses} (e.g. a batch-norm offset), so the shift cannot be "
-                           f"compensated there")
+                           f"({linear.op.name}, reading {weight}); "
+                           + (f"{uses} (e.g. a batch-norm offset)" if uses else "it has no bias")
+                           + ", so the shift cannot be compensated there")
 
 
 def copy_between(replaced, targets, name):

@@ -9,7 +9,7 @@ Loading is the "eager bridge" (doc: ``shared/design/own-models.md``): the model 
 weights are kept; it is then rebuilt in our graph with ``from_config`` and the weights are assigned
 through our own placeholder-fed assign ops on the backing ``tf.Variable``. Loading a Keras file
 directly in graph mode gives random weights without any error for most formats, so after loading
-the graph's pre-softmax logits are compared with the eager model's on fixed probe inputs (in the range
+the graph's logits (pre-softmax or pre-sigmoid) are compared with the eager model's on fixed probe inputs (in the range
 the model's first layers expect: 0-255 before its own Rescaling or Normalization, else -1..1) and the
 model is refused when they differ by more than 1e-4 of their scale.
 
@@ -19,8 +19,9 @@ custom layer classes come only from a module the user names (``custom_objects_mo
 
 What is derived from the model, and how to override it:
 
-- input shape and class count from the model; the explained score is the **pre-softmax logit**:
-  when the output op is a Softmax (after Identity ops), its input;
+- input shape and class count from the model; the explained score is the **logit**: when the output
+  op is a Softmax or a Sigmoid (after Identity ops), its input (a note says which), as Captum and
+  Quantus users explain it; a probability saturates, and its gradient with it;
 - blocks, top first: every leaf layer with weights, batch normalization folded into the layer that
   feeds it, in the reverse of the order the model calls its layers; ``blocks`` / ``blocks_file``
   (``{block: [layer-name regex, ...]}``, each regex matched from the start of the layer's path,

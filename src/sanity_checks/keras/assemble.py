@@ -21,10 +21,14 @@ from .rebuild import KerasBuilder
 from .safety import custom_objects_from
 
 
-#: Pre-softmax logits of the rebuilt graph must equal the eager Keras model's this closely, relative to
-#: each probe image's largest logit (an untrained EfficientNetB0's logits are ~1e-7: the softmax outputs
+#: Logits (pre-softmax or pre-sigmoid) of the rebuilt graph must equal the eager Keras model's this closely,
+#: relative to each probe image's largest logit (an untrained EfficientNetB0's logits are ~1e-7: the softmax outputs
 #: of two different initializations differ by 1.5e-8, their logits by ~100% of their scale).
 PROBE_RTOL = 1e-4
+
+#: What the explained score is (``metadata["explained"]``), by the final activation looked through.
+EXPLAINED = {"Softmax": "pre-softmax logits (the input of the final Softmax)",
+             "Sigmoid": "pre-sigmoid logits (the input of the final Sigmoid)"}
 
 
 def _session_config():
@@ -79,8 +83,8 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
         model.metadata = {
             "architecture": snapshot.name, "source": "keras", "keras": f"{snapshot.flavour} {snapshot.version}",
             "format": snapshot.kind, "path": snapshot.source, "data": None, "labels": None,
-            "explained": "pre-softmax logits (the input of the final Softmax)" if call["softmax_stripped"]
-            else "the model's output", "blocks": len(model.architecture.blocks),
+            "explained": EXPLAINED.get(call["stripped"], "the model's output"),
+            "blocks": len(model.architecture.blocks),
             "gradcam_layer": model.architecture.gradcam_layer, "unguided_layers": unguided}
     except BaseException:
         model.close()
@@ -88,8 +92,9 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
     if inert:
         log(f"note: no block for {', '.join(inert)}: all their weights are non-trainable, so randomizing them "
             f"would change nothing")
-    if call["softmax_stripped"]:
-        log(f"note: {snapshot.name} ends in a softmax: the explained score is its input, the pre-softmax logit")
+    if call["stripped"]:
+        log(f"note: {snapshot.name} ends in a {call['stripped'].lower()}: the explained score is its input, the "
+            f"pre-{call['stripped'].lower()} logit")
     if model.architecture.gradcam_layer is None:
         log(f"note: {snapshot.name} has no layer with a (h, w, channels) output above 1x1 on the path to its "
             f"logits: no GradCAM")
@@ -103,7 +108,7 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
 
 
 def check_against_eager(model, builder, snapshot, rtol=PROBE_RTOL):
-    """Refuse the model unless the graph's pre-softmax logits equal the eager Keras model's on the probe
+    """Refuse the model unless the graph's logits equal the eager Keras model's on the probe
     inputs, relative to each image's largest |logit|."""
     got = model.session.run(builder.calls[0]["logits"], {model.inputs: snapshot.probe})
     expected = snapshot.expected

@@ -10,7 +10,7 @@ from ..compat import tf, tf1
 from ..errors import ModelError
 from .flavours import keras_module, tf_keras_classes
 from .layers import walk_layers
-from .rebuild import pre_softmax
+from .rebuild import pre_activation
 from .safety import CUSTOM_OPTION, TRUST_OPTION, lambda_layers_with_code, safe_mode_scope
 from .sources import keras_flavour, stored_config
 
@@ -34,7 +34,7 @@ class KerasSnapshot:
     input_shape: tuple           # per image
     num_outputs: int
     probe: np.ndarray            # fixed inputs, in the range the model expects (probe_range)
-    expected: np.ndarray         # the eager model's pre-softmax logits for them
+    expected: np.ndarray         # the eager model's logits (pre-softmax/-sigmoid) for them
     source: str                  # file path or 'Keras model object'
     kind: str                    # 'keras', 'h5', 'savedmodel' or 'object'
     version: str
@@ -92,9 +92,9 @@ def probe_range(model):
 
 
 def eager_logits(model, probe, source):
-    """The eager model's pre-softmax logits on ``probe``: its call traced once into a graph of its own
-    (``wrap_function``, the model's variables captured), where the input of the final Softmax op is found
-    by the same rule as in our graph (``rebuild.pre_softmax``) and computed."""
+    """The eager model's logits on ``probe``: its call traced once into a graph of its own (``wrap_function``,
+    the model's variables captured), where the input of the final Softmax or Sigmoid op is found
+    by the same rule as in our graph (``rebuild.pre_activation``) and computed."""
     spec = tf.TensorSpec((None,) + probe.shape[1:], tf.float32)
     traced = tf1.wrap_function(lambda images: model(images, training=False), [spec])
     if len(traced.outputs) != 1:
@@ -102,7 +102,7 @@ def eager_logits(model, probe, source):
     output = traced.outputs[0]
     if output.shape.rank != 2:
         raise ModelError(f"{source}: the model's output has shape {tuple(output.shape)}; it must be (batch, classes)")
-    logits, _ = pre_softmax(output)
+    logits, _ = pre_activation(output)
     return np.asarray(traced.prune(traced.inputs[0], logits)(tf.constant(probe)))
 
 

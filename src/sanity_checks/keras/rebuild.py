@@ -28,7 +28,8 @@ class KerasBuilder:
     default graph from its config; every call (the guided tower is the second) calls it on ``inputs``
     and records each layer's output of that very call.
 
-    Records per call: ``outputs`` (the Keras output tensor), ``softmax_stripped``, and for each layer
+    Records per call: ``outputs`` (the Keras output tensor), ``stripped`` (the final activation looked
+    through, "Softmax" or "Sigmoid", else None), and for each layer
     path (and each Keras 3 operation that is no layer, e.g. ConvNeXt's ``inputs + x``) its output and
     input tensors (``records``, in call order). The end points are these paths and nothing else: the
     toolkit adds no name of its own, so no user layer (MobileNetV3's conv ``logits``) is shadowed.
@@ -91,8 +92,8 @@ class KerasBuilder:
             records, self._recording, self._inputs = self._recording, None, None
         if isinstance(outputs, (list, tuple)):
             raise ModelError(f"{self.snapshot.source}: the model has several outputs")
-        logits, stripped = pre_softmax(outputs)
-        self.calls.append({"outputs": outputs, "logits": logits, "softmax_stripped": stripped, "records": records})
+        logits, stripped = pre_activation(outputs)
+        self.calls.append({"outputs": outputs, "logits": logits, "stripped": stripped, "records": records})
         end_points = {path: out for path, (out, _) in records.items()}
         return logits, end_points
 
@@ -145,11 +146,17 @@ def _offset_call(builder, layer, path, shift):
     return call
 
 
-def pre_softmax(outputs):
-    """(the input of the model's final Softmax op (after Identity ops), True), or (outputs, False)."""
+#: Final output activations looked through: the explained score is their input, the logit, as Captum and
+#: Quantus users explain it (a probability saturates: its gradient vanishes where the model is sure).
+LOGIT_ACTIVATIONS = ("Softmax", "Sigmoid")
+
+
+def pre_activation(outputs):
+    """(the input of the model's final Softmax or Sigmoid op (after Identity ops), that op's type), or
+    (outputs, None)."""
     op = outputs.op
     while op.type == "Identity" and op.inputs:
         op = op.inputs[0].op
-    if op.type == "Softmax":
-        return op.inputs[0], True
-    return outputs, False
+    if op.type in LOGIT_ACTIVATIONS:
+        return op.inputs[0], op.type
+    return outputs, None

@@ -69,6 +69,16 @@ def header_line(about):
             f"seed {about['seed']}" + ("; quick method settings (a smoke test)" if about.get("quick") else "") + ".")
 
 
+def single_output_note(explained):
+    """One sentence on what a single-output model's explained score is: the checks treat its one output as
+    the class they explain (a regression score as it is; a sigmoid's input, the logit, as for a softmax)."""
+    if explained and "sigmoid" in explained:
+        return ("The methods explain its one output as a class, at the logit before the final sigmoid, as for a "
+                "softmax (a probability saturates, and its gradient with it).")
+    return (f"The methods explain its one output ({explained or 'the model output'}) as the logit of a single "
+            f"class: a regression score is explained as it is, as a one-class classifier.")
+
+
 def notes(about):
     """Lines the reader needs before the table: too few images, a single output, Guided BackProp = Gradient."""
     out = []
@@ -79,10 +89,11 @@ def notes(about):
                    f"their spread), so the intervals are too narrow and the verdicts below are indicative only. Run "
                    f"with `--images {MIN_IMAGES}` or more.")
     if about.get("outputs") == 1:
-        out.append("**A single output.** The checks explain it as the model gives it"
-                   + (f" ({about['explained']})" if about.get("explained") else "")
-                   + ": a final sigmoid is not stripped, so the score explained is a probability, not a logit. "
-                     "The random-logit test needs another class and does not run.")
+        out.append("**A single output.** " + single_output_note(about.get("explained"))
+                   + " The random-logit test needs another class and does not run.")
+    elif "sigmoid" in (about.get("explained") or ""):
+        out.append("**A sigmoid head.** The methods explain each class at its logit, before the final sigmoid, as "
+                   "for a softmax (a probability saturates, and its gradient with it).")
     if about.get("warnings"):
         kinds = about["warnings"]
         out.append(f"**Warnings during the run** ({len(kinds)} kind{'s' if len(kinds) != 1 else ''}; where they "

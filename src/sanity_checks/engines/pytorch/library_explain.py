@@ -3,7 +3,7 @@ layouts at the seam.
 
 - :func:`torch_model`: the methods explain :class:`~.model.TorchModel` models only (one-line refusal).
 - :func:`logits_module`: the engine's own module (its current weights, randomized or not) with a final
-  ``nn.Softmax`` / ``nn.LogSoftmax`` swapped for ``nn.Identity`` while the library runs, so that it
+  ``nn.Softmax`` / ``nn.LogSoftmax`` / ``nn.Sigmoid`` swapped for ``nn.Identity`` while the library runs, so that it
   explains the class's logit, as the engine's own methods do; put back afterwards.
 - :func:`batches`, :func:`to_nchw`, :func:`to_nhwc`, :func:`targets`: images are (N, H, W, C) at the
   contract and (N, C, H, W) for the module.
@@ -35,7 +35,7 @@ def prepare(model, images, classes, batch_size, method):
 
 @contextmanager
 def logits_module(model):
-    """The engine's module with a final softmax module replaced by ``nn.Identity`` (restored on exit)."""
+    """The engine's module with a final softmax (or sigmoid) module replaced by ``nn.Identity`` (restored on exit)."""
     import torch
 
     name = model.probe_result.softmax

@@ -4,8 +4,8 @@
   ``device``), whose in-place activations are made out-of-place so that hooks can see them.
 - The toolkit's images stay (N, H, W, C) at the contract; the engine transposes them to the module's
   channels-first layout and transposes gradients and 4-D layer values back.
-- Logits: a final ``nn.Softmax`` / ``nn.LogSoftmax`` module is looked through (its input is the
-  explained score), as the TensorFlow engine does for Keras models.
+- Logits: a final ``nn.Softmax`` / ``nn.LogSoftmax`` / ``nn.Sigmoid`` module is looked through (its input
+  is the explained score), as the TensorFlow engine does for Keras models.
 - Input gradients through autograd, in batches; Guided BackProp through backward hooks on the
   ReLU-family modules (only positive gradients pass, through active units); GradCAM on a forward-hooked
   module, by its ``named_modules()`` name (default: the last 4-D output of more than 1x1).
@@ -77,6 +77,9 @@ class TorchModel(Model):
             gradcam_layer=structure.default_gradcam_layer(self.probe_result, shape[:2]), batch_size=int(batch_size),
             description=f"PyTorch {type(module).__name__}")
         self.metadata = dict(metadata or {})
+        if self.probe_result.softmax is not None:
+            kind = self.probe_result.activation
+            self.metadata["explained"] = f"pre-{kind.lower()} logits (the input of the final {kind})"
         guided, functional = structure.guided_coverage(self.module)
         self._guided_modules = [self._submodules[n] for n in guided]
         self.guided_equals_gradient = (not guided) if quiet else structure.warn_guided_coverage(name, guided,

@@ -1,5 +1,5 @@
 """What one forward pass shows of a PyTorch module: the order its modules run in, their output shapes,
-which module reads the input, a final softmax, and from these the randomization blocks (top first),
+which module reads the input, a final softmax or sigmoid, and from these the randomization blocks (top first),
 GradCAM's default layer and where guided backprop cannot reach.
 
 Registration order (``named_modules()``) is not the order of the forward pass (a residual's skip, a
@@ -36,7 +36,12 @@ class Probe:
     shapes: dict = field(default_factory=dict)        # module name -> its output's shape (channels first)
     reads_input: set = field(default_factory=set)     # modules whose first input is the model's input
     output_shape: tuple = ()
-    softmax: str = None                               # the module whose output is the model's output, if a softmax
+    softmax: str = None          # the module whose output is the model's output, if a softmax or sigmoid
+    activation: str = None       # that module's class
+
+
+#: Final modules looked through: the explained score is their input, the logit (as for Keras models).
+LOGIT_ACTIVATIONS = ("Softmax", "LogSoftmax", "Sigmoid")
 
 
 def probe(module, input_shape, device, seed=0):
@@ -48,6 +53,7 @@ def probe(module, input_shape, device, seed=0):
     seen = Probe()
     clock = iter(range(10 ** 9))
     handles = []
+    sigmoid_outputs = {}
 
     def before(name):
         def hook(mod, inputs):
@@ -64,6 +70,8 @@ def probe(module, input_shape, device, seed=0):
                 seen.order.append(name)
             if isinstance(output, torch.Tensor):
                 seen.shapes.setdefault(name, tuple(output.shape[1:]))
+                if type(mod).__name__ == "Sigmoid":
+                    sigmoid_outputs[name] = output
         return hook
 
     for name, sub in module.named_modules():
@@ -79,8 +87,11 @@ def probe(module, input_shape, device, seed=0):
         raise TypeError(f"the model returns a {type(out).__name__}, not a tensor")
     seen.output_shape = tuple(out.shape)
     leaves = [n for n in seen.order if n and not list(dict(module.named_modules())[n].children())]
-    if leaves and type(dict(module.named_modules())[leaves[-1]]).__name__ in ("Softmax", "LogSoftmax"):
-        seen.softmax = leaves[-1]
+    kind = type(dict(module.named_modules())[leaves[-1]]).__name__ if leaves else None
+    # a Sigmoid module is also a gate inside networks (squeeze-excitation): looked through only when its
+    # output is the model's output itself
+    if kind in LOGIT_ACTIVATIONS and (kind != "Sigmoid" or sigmoid_outputs.get(leaves[-1]) is out):
+        seen.softmax, seen.activation = leaves[-1], kind
     return seen
 
 
