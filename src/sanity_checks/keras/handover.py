@@ -6,16 +6,16 @@ The copy is rebuilt once per GraphModel from the config the eager bridge kept (`
 trained ones, or a randomization state's): read from the graph's variables in Keras' weights order,
 written with Keras' own ``set_weights`` in eager mode (where, unlike graph mode, it assigns). A model
 whose first layer compensates an input shift (input invariance, ``engines.tf_shift``) gets the same
-compensation on the copy's layer: its output minus W m before the activation (in the graph the
-subtraction comes before the bias; the two differ by float32 rounding only).
+compensation on the copy's layer when that layer takes the model's input itself: its output minus W m
+before the activation, W m measured in each call at the call's shape (the layer on a constant image m
+minus the layer on zeros; in the graph the bias is added after the subtraction: the two differ by
+float32 rounding only).
 
 The method itself runs inside :func:`~sanity_checks.keras.eager.eager_mode` (``GraphModel.framework_scope``):
 the process runs tf.compat.v1 graphs with eager execution disabled, and a ``tf.GradientTape`` on the copy
 needs eager execution.
 """
 import copy
-
-import numpy as np
 
 from ..compat import tf
 from ..errors import ModelError
@@ -37,24 +37,33 @@ def _rebuild_eagerly(builder):
         else:
             model = snapshot.model_class.from_config(config)
     layers = dict(walk_layers(model))
-    for path, offset in builder.offsets.items():
-        _subtract_before_activation(layers[path], np.asarray(offset))
+    for path, shift in builder.offsets.items():
+        layer = layers[path]
+        if not any(getattr(layer, "input", None) is given for given in model.inputs):
+            raise ModelError(f"input invariance: the Keras copy handed to a Keras method compensates the shift "
+                             f"only where the first layer takes the model's input itself; {path} follows other "
+                             f"layers")
+        _compensate_before_activation(layer, float(shift))
     return model
 
 
-def _subtract_before_activation(layer, offset):
-    """``layer``'s output minus ``offset`` before its activation (Conv and Dense of both Kerases apply
-    ``self.activation`` last)."""
+def _compensate_before_activation(layer, shift):
+    """``layer`` (taking the model's input) computes ``(W (x + m) - W m) + b`` before its activation, as the
+    graph's first layer does (``engines.tf_shift``): W m measured in each call at the call's own shape, as
+    the layer's pre-activation output on a constant image m minus that on zeros. Conv and Dense of both
+    Kerases apply ``self.activation`` last."""
     original = layer.call
 
-    def call(*args, **kwargs):
+    def call(inputs, *args, **kwargs):
         activation = layer.activation
         layer.activation = None
         try:
-            out = original(*args, **kwargs)
+            out = original(inputs, *args, **kwargs)
+            w_m = (original(tf.fill(tf.shape(inputs), tf.cast(shift, inputs.dtype)), *args, **kwargs)
+                   - original(tf.zeros_like(inputs), *args, **kwargs))
         finally:
             layer.activation = activation
-        out = out - tf.constant(offset, dtype=out.dtype)
+        out = out - w_m
         return activation(out) if activation is not None else out
 
     layer.call = call
