@@ -237,7 +237,7 @@ register_method("gradient_squared", gradient_squared, label="Gradient squared", 
 N_IMAGES = 5
 
 
-def cascade(folder, out, workers=1, shard=None):
+def cascade(folder, out, workers=1, shard=None, dask=None):
     """A cascading randomization of the saved numpy MLP with the module's method, as the runner builds it
     (without TensorFlow: the pool's workers start in seconds); its merged result (None: a shard left parts missing)."""
     from sanity_checks import loading, runs
@@ -254,6 +254,8 @@ def cascade(folder, out, workers=1, shard=None):
         method_settings=None, eval_images=0, data_root=str(folder), image_dir=None, images_per_task=1,
         user_images={"npy": str(folder / "images.npy")})
     backend = runs.Pool(job.work, workers, threads=1) if workers > 1 else None
+    if dask:
+        backend = runs.Dask(job.work, dask)
     merged = runs.run(job, str(out), backend, shard=shard, progress=False)
     return merged and merged[0]
 
@@ -311,6 +313,20 @@ def test_shards_with_a_method_module_merge_to_the_serial_bytes(trained, tmp_path
         merged = cascade(tmp_path, tmp_path / "sharded", shard=(2, 2))
         assert merged.methods == ["gradient", "gradient_squared"]
         assert result_bytes(merged) == result_bytes(cascade(tmp_path, tmp_path / "serial"))
+    finally:
+        user_module.unload_all()
+
+
+def test_dask_workers_import_the_method_module_to_the_serial_bytes(trained, tmp_path):
+    """A local Dask cluster's workers import the module the run records, as a pool's do: the serial bytes."""
+    pytest.importorskip("distributed")
+    (tmp_path / "my_methods.py").write_text(METHOD_MODULE)
+    trained.save(tmp_path / "mlp.npz")
+    np.save(tmp_path / "images.npy", bars(N_IMAGES, 1)[0])
+    try:
+        on_dask = cascade(tmp_path, tmp_path / "dask", dask="local:2")
+        assert on_dask.methods == ["gradient", "gradient_squared"]
+        assert result_bytes(on_dask) == result_bytes(cascade(tmp_path, tmp_path / "serial"))
     finally:
         user_module.unload_all()
 
