@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from sanity_checks import compat  # noqa: F401  (TensorFlow shim before anything imports TensorFlow)
+from sanity_checks import methods
+from sanity_checks.methods import user_module
 
 
 @pytest.fixture
@@ -82,3 +84,19 @@ def model_folder(tmp_path_factory):
     model.save(folder, {"data": "mnist", "labels": "true"})
     model.close()
     return folder
+
+
+@pytest.fixture
+def registered():
+    """Register methods for one test; they (and any --method-module loaded) are gone afterwards."""
+    names = []
+
+    def register(name, function, **kwargs):
+        names.append(name)
+        return methods.register_method(name, function, **kwargs)
+
+    yield register
+    for name in names:
+        if name not in ("gradient",):   # a refused attempt to replace a built-in
+            methods.unregister_method(name)
+    user_module.unload_all()

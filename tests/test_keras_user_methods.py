@@ -56,19 +56,6 @@ def tape_gradient(model, inputs, targets, scale=1.0):
     return tape.gradient(scores, x).numpy() * scale
 
 
-@pytest.fixture
-def registered():
-    names = []
-
-    def register(name, function, **kwargs):
-        names.append(name)
-        return methods.register_method(name, function, **kwargs)
-
-    yield register
-    for name in names:
-        methods.unregister_method(name)
-
-
 def test_quantus_convention_gets_the_users_keras_model_in_every_randomization_state(user_keras, registered):
     from sanity_checks.experiments import model_randomization
 

@@ -21,22 +21,6 @@ from test_numpy_engine import bars, csv_rows, trained  # noqa: F401  (a module-s
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def registered():
-    """Register methods for one test; they (and any --method-module loaded) are gone afterwards."""
-    names = []
-
-    def register(name, function, **kwargs):
-        names.append(name)
-        return methods.register_method(name, function, **kwargs)
-
-    yield register
-    for name in names:
-        if name not in ("gradient",):   # a refused attempt to replace a built-in
-            methods.unregister_method(name)
-    user_module.unload_all()
-
-
 @pytest.fixture(scope="module")
 def x():
     return bars(3, 1)[0]
