@@ -160,13 +160,19 @@ def test_load_dataset_split_and_types(tmp_path, capsys):
     assert out.count("data: mnist from local folder") == 1 and ds.source in out
 
 
-def test_the_test_split_alone_never_reads_the_training_images(tmp_path, monkeypatch):
-    make_folder(tmp_path / "mnist", n_train=80, n_test=20)
-    full = data.load_dataset("mnist", root=tmp_path, verbose=False)
+def files_read_now(monkeypatch):
+    """The names of the IDX files read from now on, in order."""
     read = []
     original = data.idx.read_idx
     monkeypatch.setattr(data.idx, "read_idx",
                         lambda path, magic=None: read.append(Path(path).name) or original(path, magic))
+    return read
+
+
+def test_the_test_split_alone_never_reads_the_training_images(tmp_path, monkeypatch):
+    make_folder(tmp_path / "mnist", n_train=80, n_test=20)
+    full = data.load_dataset("mnist", root=tmp_path, verbose=False)
+    read = files_read_now(monkeypatch)
     test = data.load_dataset("mnist", root=tmp_path, verbose=False, test_only=True)
     assert not [name for name in read if name.startswith("train-images")]
     np.testing.assert_array_equal(test.x_test, full.x_test)
@@ -183,10 +189,7 @@ def test_data_option_reads_the_training_images_only_when_the_validation_split_is
     from sanity_checks import user_images
     make_folder(tmp_path / "mnist", n_train=80, n_test=20)
     full = data.load_dataset("mnist", root=tmp_path, verbose=False)
-    read = []
-    original = data.idx.read_idx
-    monkeypatch.setattr(data.idx, "read_idx",
-                        lambda path, magic=None: read.append(Path(path).name) or original(path, magic))
+    read = files_read_now(monkeypatch)
     model = SimpleNamespace(architecture=SimpleNamespace(input_shape=(28, 28, 1)))
     images = user_images.load(model, 5, {"data": "mnist", "preprocess": "-1-1"}, data_root=tmp_path)
     assert not [name for name in read if name.startswith("train-images")]
