@@ -70,8 +70,11 @@ def test_the_evaluation_of_an_untrained_model_runs_and_gives_values_in_range(ran
         results = bench.evaluate(module, images, np.array([0, 1, 2, 3, 4]), seed=1)
     for name, value in before.items():
         assert torch.equal(module.state_dict()[name], value), name
-    methods = {bench.RANDOM, bench.SIGNED_GRADCAM, *bench.METHODS}
+    methods = {bench.RANDOM, bench.SIGNED_GRADCAM, bench.LRP_ZPLUS, *bench.METHODS}
     assert set(results["mprt"]) == methods and set(results["emprt"]) == methods
+    # their ReLUs are functional calls: Guided BackProp is the gradient (the bench also checks the maps)
+    for metric in ("mprt", "emprt"):
+        assert results[metric]["guided_backprop"] == results[metric]["gradient"]
     for value in results["mprt"].values():
         assert -1 <= value <= 1
     for name, value in results["emprt"].items():
@@ -79,3 +82,17 @@ def test_the_evaluation_of_an_untrained_model_runs_and_gives_values_in_range(ran
     assert all(0 <= n <= 5 for n in results["emprt_undefined"].values())
     table = bench.table({1: results})
     assert "| MPRT | integrated_gradients | 0.463 |" in table
+
+
+def test_their_lrp_zplus_gives_nonnegative_relevance_on_nonnegative_inputs(random_digits):
+    """z+ keeps only positive weights: with inputs >= 0 (and ReLU'd activations) no relevance is negative,
+    where the gradient-like LRP-ε gives both signs."""
+    from sanity_checks.loading import load_model
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_model(HedstromLeNet().eval(), input_shape=bench.INPUT_SHAPE, device="cpu")
+    images = np.clip(random_digits, 0, None).astype(np.float32)
+    relevance = bench.lrp_zplus(model, images, np.arange(len(images)))
+    assert relevance.shape == images.shape and relevance.min() >= 0 and relevance.max() > 0
