@@ -16,6 +16,7 @@ from sanity_checks.engines.pytorch.structure import GuidedCoverageWarning  # noq
 from sanity_checks.errors import ModelError, UnsupportedError  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.randomize import Randomizer  # noqa: E402
+from test_checks import KINDERMANS_WITHOUT_NOISE, assert_kindermans  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("pytorch")
 
@@ -278,14 +279,9 @@ def test_input_invariance_on_a_max_pool_cnn_is_kindermans_result(twins, random_d
 
     _, model, _ = twins
     result = input_invariance.run(model, random_digits, [0, 1, 2], settings={
-        "methods": ["gradient", "guided_backprop", "gradient_x_input", "integrated_gradients"],
+        "methods": KINDERMANS_WITHOUT_NOISE,
         "method_settings": {"integrated_gradients": {"x_steps": 5}}})
-    change = {}
-    for r in result.rows:
-        change.setdefault((r["method"], r["detail"]), []).append(r["value"])
-    assert max(change["gradient", ""]) <= 1e-6 and max(change["guided_backprop", ""]) <= 1e-6
-    assert min(change["gradient_x_input", ""]) > 0.1 and min(change["integrated_gradients", "zero baseline"]) > 0.1
-    assert max(change["integrated_gradients", "shifted baseline"]) <= 1e-6   # W m rounded as each call is
+    assert_kindermans(result.rows, KINDERMANS_WITHOUT_NOISE)
 
 
 class Gated(nn.Module):
