@@ -76,3 +76,30 @@ def test_native_banner_is_filtered_and_other_native_output_kept_and_imports_are_
     # TF_CPP_MIN_LOG_LEVEL=0 asks for TensorFlow's logs: then nothing is filtered
     loud = _run(code, TF_CPP_MIN_LOG_LEVEL="0").stderr
     assert "oneDNN custom operations are on" in loud and "keep me" in loud
+
+
+def test_plotting_and_scikit_image_are_imported_when_used_and_figures_while_the_tasks_run():
+    """The runner's start-up leaves out matplotlib (figures, drawn at the end) and scikit-image (SSIM,
+    HOG, the edge detector: it brings scipy.ndimage); each comes in with its first use, and
+    ``imported_meanwhile`` brings the figures' modules on a thread (joined when its block ends)."""
+    code = ("import sys\nimport numpy as np\n"
+            "import sanity_checks.cli.randomization, sanity_checks.cli.options, sanity_checks.checks.controls\n"
+            "from sanity_checks import edge, metrics\n"
+            "def loaded():\n"
+            "    return sorted(m for m in ('matplotlib.pyplot', 'skimage', 'scipy.ndimage') if m in sys.modules)\n"
+            "print(loaded())\n"
+            "rng = np.random.default_rng(0)\n"
+            "a, b = rng.random((16, 16)), rng.random((16, 16))\n"
+            "print(round(metrics.spearman_abs(a, b), 6), loaded())\n"
+            "print(edge.edge_detector(a).shape, loaded())\n"
+            "from sanity_checks.cli.meanwhile import imported_meanwhile\n"
+            "with imported_meanwhile(('sanity_checks.experiments.result_figures', 'no_such_module_x')) as thread:\n"
+            "    pass\n"
+            "print(thread.is_alive(), loaded())\n")
+    out = _run(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, spearman, edges, meanwhile = out.stdout.splitlines()
+    assert first == "[]"
+    assert spearman.endswith(" []")   # Spearman needs neither
+    assert edges == "(16, 16) ['scipy.ndimage', 'skimage']"
+    assert meanwhile == "False ['matplotlib.pyplot', 'scipy.ndimage', 'skimage']"

@@ -6,7 +6,6 @@ separately. The output therefore has the input's shape and channels, and can be 
 compared like any mask (e.g. ``metrics.abs_norm`` sums it over channels).
 """
 import numpy as np
-from skimage.filters import sobel
 
 from .metrics import MaskError
 
@@ -33,6 +32,7 @@ def edge_detector(images):
     x = x.astype(np.float64, copy=False)
     if not np.all(np.isfinite(x)):
         raise MaskError(f"images contain NaN or inf (shape {x.shape})")
+    from skimage.filters import sobel   # here, not at import: scikit-image brings scipy.ndimage (0.35 s)
     if x.ndim == 2:
         return sobel(x)
     if x.ndim == 3:

@@ -38,8 +38,6 @@ reports about 0.078. See tests/test_metrics.py for the measured values.
 import warnings
 
 import numpy as np
-from skimage.feature import hog as _skimage_hog
-from skimage.metrics import structural_similarity
 
 from .errors import SanityCheckError
 
@@ -319,6 +317,7 @@ def ssim(a, b, win_size=_WANG_WIN, *, gaussian_weights=True, sigma=None, data_ra
                              f"skimage (truncate fixed at {_SKIMAGE_SSIM_TRUNCATE}), not win_size={win_size}")
     else:
         sigma = _WANG_SIGMA  # unused by skimage for a uniform window
+    from skimage.metrics import structural_similarity   # here: scikit-image brings scipy.ndimage (0.35 s)
     return float(structural_similarity(
         x, y, win_size=win_size, gaussian_weights=gaussian_weights, sigma=sigma,
         data_range=data_range, use_sample_covariance=True, K1=0.01, K2=0.03,
@@ -349,10 +348,11 @@ def hog_features(mask, pixels_per_cell=(16, 16), cells_per_block=(3, 3), orienta
             f"HOG with pixels_per_cell={tuple(pixels_per_cell)} and cells_per_block={tuple(cells_per_block)} "
             f"needs masks at least {min_rows}x{min_cols}, got {np.shape(mask)}; the original used HOG only "
             "on 299x299 Inception masks (for small masks pass smaller pixels_per_cell, e.g. (4, 4))")
-    return _skimage_hog(x, orientations=orientations, pixels_per_cell=tuple(pixels_per_cell),
-                        cells_per_block=tuple(cells_per_block), block_norm="L2-Hys",
-                        transform_sqrt=False, feature_vector=True,
-                        channel_axis=-1 if x.ndim == 3 else None)
+    from skimage.feature import hog
+    return hog(x, orientations=orientations, pixels_per_cell=tuple(pixels_per_cell),
+               cells_per_block=tuple(cells_per_block), block_norm="L2-Hys",
+               transform_sqrt=False, feature_vector=True,
+               channel_axis=-1 if x.ndim == 3 else None)
 
 
 def hog_similarity(a, b, correlation="spearman", **hog_kwargs):

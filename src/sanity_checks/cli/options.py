@@ -123,6 +123,7 @@ def prepare_threads(args):
 def run_job(job, args):
     """Run ``job`` as the arguments ask; its merge (None when a shard leaves parts missing)."""
     from .. import runs
+    from .meanwhile import imported_meanwhile
     shard = runs.parse_shard(args.shard) if args.shard else None
     if args.restart:
         runs.forget(args.out)
@@ -131,7 +132,8 @@ def run_job(job, args):
         if shard and (args.dask or args.workers > 1):
             raise runs.RunError("--shard runs in this process: leave out --workers and --dask")
         backend = runs.make_backend(job.work, args.workers, args.threads, args.dask, args.dask_timeout)
-    return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge, progress=not args.quiet)
+    with imported_meanwhile():   # the figures' imports, while the tasks compute
+        return runs.run(job, args.out, backend, shard=shard, merge_only=args.merge, progress=not args.quiet)
 
 
 def parse_override(text):

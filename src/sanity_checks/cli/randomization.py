@@ -4,10 +4,9 @@ import argparse
 import os
 import sys
 
-from .. import figures, loading, user_images
+from .. import loading, user_images
 from ..experiments import data_randomization, jobs, results
 from ..experiments.inputs import DEFAULT_EVAL_IMAGES, test_images
-from ..experiments.result_figures import noise_figures, randomization_figures
 from ..engines.pytorch.loading import is_torch_spec
 from ..errors import SanityCheckError
 from ..files import check_output_folder
@@ -87,6 +86,7 @@ def model_randomization_main(argv=None):
     outcomes = run_job(job, args)
     if outcomes is None:   # a shard that left parts missing
         return None
+    from ..experiments.result_figures import noise_figures, randomization_figures   # imported during the tasks
     rows = [row for result in outcomes for row in result.rows]
     settings = {**outcomes[0].settings, "mode": args.mode, "quick": args.quick}
     if args.mode == "noise":
@@ -182,6 +182,7 @@ def data_randomization_main(argv=None):
     result = run_job(job, args)
     if result is None:
         return None
+    from .. import figures   # imported during the tasks
     summary_stats = results.summarize(result.rows)
     summary = {"model": loading.model_reference(args.model),
                "random_model": loading.model_reference(args.random_model),
