@@ -54,7 +54,8 @@ import numpy as np  # noqa: E402
 from sanity_checks.files import atomic_path  # noqa: E402
 
 from seed_spread_figures import figure, training_figure  # noqa: E402
-from seed_spread_rows import evaluation, first_state, last_column, last_state, training_rows, write_csv  # noqa: E402,F401
+from seed_spread_rows import add_states, evaluation, first_state, last_column, last_state, read_csv  # noqa: E402,F401
+from seed_spread_rows import training_rows, write_csv  # noqa: E402,F401
 from seed_spread_tables import sample_tables, spread_tables, training_table  # noqa: E402
 
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
@@ -177,6 +178,10 @@ def main(argv=None):
     p.add_argument("--no-train", action="store_true", help="skip missing models instead of training them")
     p.add_argument("--collect", action="store_true",
                    help="train and run nothing: collect the runs already in --results into the CSV and figure")
+    p.add_argument("--add-states", action="store_true",
+                   help="keep every row --csv holds and add the model states of these runs it lacks (e.g. the middle "
+                        "columns of runs it holds only the first and last of); prints how far the states both hold "
+                        "differ. The figure is left as it is")
     p.add_argument("--quick", action="store_true", help="pass --quick to the checks (smoke test only)")
     p.add_argument("--train-args", nargs=argparse.REMAINDER, default=[],
                    help="extra training options, last on the line (e.g. --train-args --nepochs 2 --max-train 2000)")
@@ -229,6 +234,12 @@ def main(argv=None):
         return sweep_rows
     if not rows:
         sys.exit("no results: no models present (and --no-train)")
+    if args.add_states:
+        merged, n_added, largest = add_states(read_csv(args.csv), rows)
+        print("wrote", write_csv(merged, args.csv), f"({n_added} rows added; the states both hold differ by at most "
+              + ("-" if largest is None else f"{largest:.6f}") + " in their mean)")
+        print_costs(costs)
+        return merged
     print("wrote", write_csv(rows, args.csv))
     print("wrote", figure(rows, args.noise[0], args.figure))
     for variant in args.variants:

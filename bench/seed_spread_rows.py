@@ -92,6 +92,35 @@ def evaluation(rows, variant="default", resize="tf1_bilinear"):
     return [r for r in rows if r["variant"] == variant and r["gradcam_resize"] in ("", resize)]
 
 
+#: What names a run's row apart from its state: the run (test, data, model, images, noise, upsampling,
+#: variant), the method and the metric. Training details and the original's numbers are not compared.
+RUN_KEY = ("test", "data", "architecture", "seed", "images", "noise", "gradcam_resize", "variant", "method", "metric")
+
+
+def add_states(kept, runs):
+    """``kept`` (a CSV's rows, every one kept) with the model states of ``runs`` it lacks added, each
+    after its run's other states; and, for the states both hold, the largest |difference| of their means
+    (None when they share none). For a re-run that writes every column of runs whose CSV rows hold only
+    some (the middle columns of the cascade), and shows that the columns both hold agree."""
+    def run_key(r):
+        return tuple(str(r[k]) for k in RUN_KEY)
+
+    have = {run_key(r) + (int(r["state"]),): r for r in kept}
+    added, largest = [], None
+    for r in runs:
+        old = have.get(run_key(r) + (int(r["state"]),))
+        if old is None:
+            added.append(r)
+        else:
+            difference = abs(float(old["mean"]) - float(r["mean"]))
+            largest = difference if largest is None else max(largest, difference)
+    order = {}
+    for r in kept + added:
+        order.setdefault(run_key(r), len(order))
+    merged = sorted(kept + added, key=lambda r: (order[run_key(r)], int(r["state"])))
+    return merged, len(added), largest
+
+
 def write_csv(rows, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:

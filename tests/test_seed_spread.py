@@ -206,3 +206,22 @@ def test_cnn_first_column_redraws_differ_in_one_thing_each():
     again = module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 0))
     np.testing.assert_array_equal(again[0], w)                                    # seeded by what it is for
     assert not np.array_equal(module.top_layer("original", trained_w, trained_b, module.rng_for(0, "original", 1))[0], w)
+
+
+def test_add_states_keeps_the_csv_and_adds_the_middle_columns_of_a_rerun(seed_spread, tmp_path):
+    """A re-run writes every column; --add-states keeps the CSV's rows (first and last columns only, as
+    the runs collected before issue 25) and adds the states it lacks, each after its run's others."""
+    out = fake_run(tmp_path / "s0", {"gradient": (0.08, 0.02), "smoothgrad": (0.2, 0.04)})
+    rerun = seed_spread.last_column(str(out), "cascading", "mnist", "cnn", 0, 0, 10, "per-state")
+    kept = [dict(r) for r in rerun if r["state"] in (1, 4)]
+    kept[0]["mean"] = round(kept[0]["mean"] + 0.0005, 6)  # the committed row, from the first run
+    other = dict(kept[-1], seed=1)                        # another run's row, not in the re-run
+    csv_path = seed_spread.write_csv(kept + [other], str(tmp_path / "spread.csv"))
+    merged, n_added, largest = seed_spread.add_states(seed_spread.read_csv(csv_path), rerun)
+    assert n_added == len(rerun) - len(kept) == 4         # state 2 (fc1) of 2 methods x 2 metrics
+    assert largest == pytest.approx(0.0005)
+    assert merged[-1]["seed"] == 1                        # the run the re-run lacks is kept, in its place
+    gradient = [(r["state"], r["mean"]) for r in merged if r["method"] == "gradient"
+                and r["metric"] == "spearman_abs" and r["seed"] == 0]
+    assert gradient == [(1, 0.9505), (2, 0.9), (4, 0.08)]  # the kept first column, not the re-run's
+    assert seed_spread.add_states(merged, rerun)[1] == 0   # a second merge adds nothing
