@@ -199,6 +199,21 @@ def test_data_option_reads_the_training_images_only_when_the_validation_split_is
     assert len([name for name in read if name.startswith("train-images")]) == 1
 
 
+def test_a_workers_image_loading_does_not_repeat_the_source_line(tmp_path, capsys):
+    """The run prints where its data come from once; pool and Dask workers load the same images quietly."""
+    from types import SimpleNamespace
+
+    from sanity_checks.experiments import inputs
+    make_folder(tmp_path / "mnist", n_train=80, n_test=20)
+    model = SimpleNamespace(metadata={"data": "mnist"})
+    _, images, labels = inputs.test_images(model, 4, tmp_path, first=2)
+    assert capsys.readouterr().out.startswith("data: mnist")
+    _, again, labels_again = inputs.load_images_from({"n_images": 4, "data_root": tmp_path, "first_image": 2}, model)
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(again, images)
+    np.testing.assert_array_equal(labels_again, labels)
+
+
 def test_validation_size_rule():
     assert data.validation_size(60000) == 5000
     assert data.validation_size(8000) == 1000

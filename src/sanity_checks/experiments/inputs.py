@@ -27,13 +27,14 @@ def eval_subset(data, n):
     return data.x_test[:n], data.y_test[:n]
 
 
-def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
+def test_images(model, n, data_root="data", image_dir=None, first=0, user=None, verbose=True):
     """Test images ``first`` .. ``first + n - 1`` of the data set the model was trained on, and their labels.
 
     ImageNet models (Inception v3) take the first ``n`` image files of ``image_dir`` (default
     doc/data) instead, preprocessed as the original, with no labels. Models without a data set of
     their own (Keras models), or any model given ``user`` image options (``user_images.options``:
     ``--image-dir``, ``--npy``, ``--data``, ``--preprocess``, ``--labels``), take those images.
+    ``verbose``: print the data set's source line (a worker's loading does not repeat it).
     """
     from ..data import load_dataset
 
@@ -55,7 +56,7 @@ def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
                 raise SanityCheckError(f"--first-image {first}: there are {len(data.x_test)} images")
             data = user_images.skip(data, first)
         return data, data.x_test, data.y_test
-    data = load_dataset(name, root=data_root, test_only=True)   # the training images are never used here
+    data = load_dataset(name, root=data_root, verbose=verbose, test_only=True)   # no training images used here
     if not 0 < n <= len(data.x_test) - first:
         raise SanityCheckError(f"--images must be in 1..{len(data.x_test) - first} "
                                f"({len(data.x_test)} test images, from --first-image {first}), got {n}")
@@ -64,7 +65,7 @@ def test_images(model, n, data_root="data", image_dir=None, first=0, user=None):
 
 def load_images_from(config, model):
     return test_images(model, config["n_images"], config.get("data_root", "data"), config.get("image_dir"),
-                       config.get("first_image", 0), config.get("user_images"))
+                       config.get("first_image", 0), config.get("user_images"), verbose=False)
 
 
 def load_model_from(config, key="model"):
