@@ -82,23 +82,12 @@ def torch_rows():
     import torch
 
     from sanity_checks.engines.pytorch import captum_methods, captum_noisy, zennit_methods
-    from sanity_checks.loading import load_model
+
+    from small_torch_cnn import small_torch_cnn
 
     torch.set_num_threads(1)
-    nn = torch.nn
-    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 5),
-                        nn.Softmax(dim=1))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-        net[1].running_mean.uniform_(-0.5, 0.5, generator=gen)
-        net[1].running_var.uniform_(0.5, 1.5, generator=gen)
-    logits = net.eval()[:-1]
-    model = load_model(net, input_shape=(12, 12, 3), device="cpu")
-    x = np.random.default_rng(0).random((3, 12, 12, 3), dtype=np.float32)
-    classes = model.predict(x)
+    net, model, x, classes = small_torch_cnn()
+    logits = net[:-1]
     t, target = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()), torch.from_numpy(classes.astype(np.int64))
 
     def nhwc(a):

@@ -2,9 +2,11 @@
 against its library's own output: a small CNN with batch norm ending in a softmax (the library is given the
 network without it: the logits, as the engine explains), the same images and classes."""
 import copy
+import importlib.util
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +17,11 @@ nn = torch.nn
 
 from sanity_checks.engines.numpy_mlp import NumpyMLP  # noqa: E402
 from sanity_checks.engines.pytorch import captum_methods, captum_noisy, zennit_methods  # noqa: E402
-from sanity_checks.loading import load_model  # noqa: E402
 from sanity_checks.methods import pair_methods  # noqa: E402
 from sanity_checks.methods.base import MethodError  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("pytorch")
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,19 +36,10 @@ def one_thread():
 @pytest.fixture(scope="module")
 def small():
     """(the user's network, its logits (the same modules without the softmax), the engine's model, images, classes)."""
-    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 5),
-                        nn.Softmax(dim=1))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
-        net[1].running_mean.uniform_(-0.5, 0.5, generator=gen)
-        net[1].running_var.uniform_(0.5, 1.5, generator=gen)
-    net.eval()
-    model = load_model(net, input_shape=(12, 12, 3), device="cpu")
-    x = np.random.default_rng(0).random((3, 12, 12, 3), dtype=np.float32)
-    classes = model.predict(x)
+    spec = importlib.util.spec_from_file_location("small_torch_cnn", REPO / "bench" / "small_torch_cnn.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    net, model, x, classes = bench.small_torch_cnn()   # bench/library_methods_agreement.py's network
     assert len(set(classes.tolist())) > 1
     return net, net[:-1], model, x, classes
 

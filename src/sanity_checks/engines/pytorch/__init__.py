@@ -10,3 +10,7 @@
 
 Importing this package does not import torch; its modules do when they run.
 """
+# The method registry before any module of this package: its list of the libraries' methods imports the
+# Captum and Zennit modules here, which import the registry's base. Imported first, one of them would meet
+# itself half made (an ImportError: tests/test_layout.py imports every module first).
+from ... import methods  # noqa: F401,E402
