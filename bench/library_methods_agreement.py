@@ -121,7 +121,7 @@ def torch_rows():
     from zennit.rules import Epsilon
     from zennit.types import Convolution
     composites = {"zennit_epsilon": LayerMapComposite(layer_map_base() + [(Convolution, Epsilon()),
-                                                                           (nn.Linear, Epsilon())],
+                                                                           (torch.nn.Linear, Epsilon())],
                                                       canonizers=[SequentialMergeBatchNorm()]),
                   "zennit_epsilon_plus": EpsilonPlus(canonizers=[SequentialMergeBatchNorm()]),
                   "zennit_epsilon_alpha2_beta1": EpsilonAlpha2Beta1(canonizers=[SequentialMergeBatchNorm()])}
