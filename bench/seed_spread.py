@@ -179,7 +179,7 @@ def main(argv=None):
     p.add_argument("--collect", action="store_true",
                    help="train and run nothing: collect the runs already in --results into the CSV and figure")
     p.add_argument("--add-states", action="store_true",
-                   help="keep every row --csv holds and add the model states of these runs it lacks (e.g. the middle "
+                   help="keep every row --csv holds and add the model states it lacks of the runs it holds (e.g. the middle "
                         "columns of runs it holds only the first and last of); prints how far the states both hold "
                         "differ. The figure is left as it is")
     p.add_argument("--quick", action="store_true", help="pass --quick to the checks (smoke test only)")

@@ -99,18 +99,22 @@ RUN_KEY = ("test", "data", "architecture", "seed", "images", "noise", "gradcam_r
 
 def add_states(kept, runs):
     """``kept`` (a CSV's rows, every one kept) with the model states of ``runs`` it lacks added, each
-    after its run's other states; and, for the states both hold, the largest |difference| of their means
-    (None when they share none). For a re-run that writes every column of runs whose CSV rows hold only
-    some (the middle columns of the cascade), and shows that the columns both hold agree."""
+    after its run's other states, for the runs (and methods) it holds only: a run it does not hold is not
+    added (e.g. a variant re-run under another GradCAM upsampling than the CSV's). Also the largest
+    |difference| of the means of the states both hold (None when they share none). For a re-run that
+    writes every column of runs whose CSV rows hold only some (the middle columns of the cascade), and
+    shows that the columns both hold agree."""
     def run_key(r):
         return tuple(str(r[k]) for k in RUN_KEY)
 
     have = {run_key(r) + (int(r["state"]),): r for r in kept}
+    held = {run_key(r) for r in kept}
     added, largest = [], None
     for r in runs:
         old = have.get(run_key(r) + (int(r["state"]),))
         if old is None:
-            added.append(r)
+            if run_key(r) in held:
+                added.append(r)
         else:
             difference = abs(float(old["mean"]) - float(r["mean"]))
             largest = difference if largest is None else max(largest, difference)

@@ -225,3 +225,5 @@ def test_add_states_keeps_the_csv_and_adds_the_middle_columns_of_a_rerun(seed_sp
                 and r["metric"] == "spearman_abs" and r["seed"] == 0]
     assert gradient == [(1, 0.9505), (2, 0.9), (4, 0.08)]  # the kept first column, not the re-run's
     assert seed_spread.add_states(merged, rerun)[1] == 0   # a second merge adds nothing
+    elsewhere = [dict(r, noise="shared") for r in rerun]  # a run the CSV does not hold is not added
+    assert seed_spread.add_states(merged, elsewhere)[:2] == (merged, 0)
