@@ -117,6 +117,12 @@ class Parameter:
     trainable: bool = True
 
 
+def explained_logits(activation):
+    """A model's ``metadata["explained"]`` when the engine looks through its final ``activation`` (the
+    layer's or op's class name: Softmax, Sigmoid, LogSoftmax): the explained score is that layer's input."""
+    return f"pre-{activation.lower()} logits (the input of the final {activation})"
+
+
 class Model(ABC):
     """A model behind the contract (see the module docstring). Subclasses set ``architecture`` and
     ``metadata`` and implement the abstract calls."""

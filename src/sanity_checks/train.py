@@ -14,7 +14,7 @@ import numpy as np
 
 from .compat import tf, tf1
 from .model import GraphModel
-from .versions import versions  # noqa: F401  (train.versions: where it lived before)
+from .versions import versions
 
 DEFAULT_EPOCHS = 50
 DEFAULT_EPOCHS_RANDOM_LABELS = 100

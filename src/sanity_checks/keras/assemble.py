@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import stages
 from ..compat import tf1
+from ..contract import explained_logits
 from ..errors import ModelError
 from ..models import Architecture
 from ..stages import DEFAULT_GROUPING
@@ -25,10 +26,6 @@ from .safety import custom_objects_from
 #: relative to each probe image's largest logit (an untrained EfficientNetB0's logits are ~1e-7: the softmax outputs
 #: of two different initializations differ by 1.5e-8, their logits by ~100% of their scale).
 PROBE_RTOL = 1e-4
-
-#: What the explained score is (``metadata["explained"]``), by the final activation looked through.
-EXPLAINED = {"Softmax": "pre-softmax logits (the input of the final Softmax)",
-             "Sigmoid": "pre-sigmoid logits (the input of the final Sigmoid)"}
 
 
 def _session_config():
@@ -83,7 +80,7 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
         model.metadata = {
             "architecture": snapshot.name, "source": "keras", "keras": f"{snapshot.flavour} {snapshot.version}",
             "format": snapshot.kind, "path": snapshot.source, "data": None, "labels": None,
-            "explained": EXPLAINED.get(call["stripped"], "the model's output"),
+            "explained": explained_logits(call["stripped"]) if call["stripped"] else "the model's output",
             "blocks": len(model.architecture.blocks),
             "gradcam_layer": model.architecture.gradcam_layer, "unguided_layers": unguided}
     except BaseException:

@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ... import stages
-from ...contract import Architecture, Model, Parameter
+from ...contract import Architecture, Model, Parameter, explained_logits
 from ...errors import ModelError
 from ...stages import DEFAULT_GROUPING
 from . import initializers, structure
@@ -78,8 +78,7 @@ class TorchModel(Model):
             description=f"PyTorch {type(module).__name__}")
         self.metadata = dict(metadata or {})
         if self.probe_result.softmax is not None:
-            kind = self.probe_result.activation
-            self.metadata["explained"] = f"pre-{kind.lower()} logits (the input of the final {kind})"
+            self.metadata["explained"] = explained_logits(self.probe_result.activation)
         guided, functional = structure.guided_coverage(self.module)
         self._guided_modules = [self._submodules[n] for n in guided]
         self.guided_equals_gradient = (not guided) if quiet else structure.warn_guided_coverage(name, guided,
