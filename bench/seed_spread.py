@@ -59,16 +59,19 @@ from seed_spread_rows import training_rows, write_csv  # noqa: E402,F401
 from seed_spread_tables import sample_tables, spread_tables, training_table  # noqa: E402
 
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
-#: name -> (extra options of the runners, tests it applies to).
+#: name -> (extra options of the runners, tests it applies to, the variant its CSV rows carry).
 VARIANTS = {
-    "default": ([], ("cascading", "data")),
+    "default": ([], ("cascading", "data"), "default"),
     # PAIR 0.2.1's GradCAM upsampling (scikit-image) instead of the original's PAIR 0.0.4 one (TF1
     # bilinear, the default); one setting governs Guided GradCAM too. Its rows are "default" rows with
     # gradcam_resize "skimage".
     "skimage_resize": (["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=skimage"],
-                       ("cascading", "data")),
+                       ("cascading", "data"), "default"),
     # the trained model's class at every state instead of each state's own top class
-    "fixed_class": (["--fixed-class"], ("cascading",)),
+    "fixed_class": (["--fixed-class"], ("cascading",), "fixed_class"),
+    # both: the fixed-class GradCAM rows made when scikit-image's upsampling was the default
+    "fixed_class_skimage": (["--fixed-class", "--methods", "gradcam", "guided_gradcam", "--set",
+                             "gradcam.resize=skimage"], ("cascading",), "fixed_class"),
 }
 
 
@@ -171,7 +174,8 @@ def main(argv=None):
                    help="the noisy methods' noise across model states (default per-state, as the original)")
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["default"],
                    help="default: the original evaluation; skimage_resize: GradCAM upsampled as PAIR 0.2.1 (GradCAM "
-                        "and Guided GradCAM only); fixed_class: the trained model's class at every state")
+                        "and Guided GradCAM only); fixed_class: the trained model's class at every state; "
+                        "fixed_class_skimage: both")
     p.add_argument("--epochs", nargs="+", type=int, default=None,
                    help="instead of the seed study: models trained for each of these epoch counts (named "
                         "<arch>_<data>_e<E>_seed<S>; cascading only): the training length's effect on the last column")
@@ -212,7 +216,7 @@ def main(argv=None):
                     random_folder = (ensure_model(args, arch, data, True, seed, costs)
                                      if data in args.random_label_data and epochs is None else None)
                     for variant in args.variants:
-                        extra, tests = VARIANTS[variant]
+                        extra, tests, label = VARIANTS[variant]
                         if "gradcam" in extra and arch != "cnn":
                             continue  # GradCAM needs a convolutional layer
                         for noise in args.noise:
@@ -223,7 +227,7 @@ def main(argv=None):
                                         if out is None:
                                             continue
                                         found = last_column(out, test, data, arch, seed, first, args.images, noise,
-                                                            "default" if variant == "skimage_resize" else variant)
+                                                            label)
                                         (sweep_rows if epochs else rows).extend(found)
     if args.epochs:
         if not sweep_rows:
@@ -244,7 +248,9 @@ def main(argv=None):
     print("wrote", figure(rows, args.noise[0], args.figure))
     for variant in args.variants:
         for noise in args.noise:
-            print(spread_tables(rows, noise, *(("default", "skimage") if variant == "skimage_resize" else (variant,))))
+            label = VARIANTS[variant][2]
+            print(spread_tables(rows, noise, *((label, "skimage") if "gradcam.resize=skimage" in VARIANTS[variant][0]
+                                               else (label,))))
     for noise in args.noise:
         print(sample_tables(rows, noise))
     print_costs(costs)
