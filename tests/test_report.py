@@ -155,6 +155,7 @@ def test_report_cli_end_to_end(model_folder, data_root, tmp_path, capsys):
     header = text.split("\n")[2]
     assert header.startswith(f"Model `{model_folder}` (") and "None" not in header and "3 images (ids 0..2)" in header
     assert "**Too few images for these intervals.** This report stands on 3 images" in text
+    assert "it resamples these 3 scores only" in text
     assert "```json" not in text and "in `run.json` (key `report`)" in text
     recorded = json.load(open(out / "run.json"))
     assert recorded["report"]["about"]["images"] == 3 and "settings" in recorded and "mprt" in recorded["report"]["checks"]

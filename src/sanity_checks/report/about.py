@@ -85,8 +85,9 @@ def notes(about):
     n = about.get("images", 0)
     if n < MIN_IMAGES:
         out.append(f"**Too few images for these intervals.** This report stands on {n} image{'s' if n != 1 else ''}: "
-                   f"a 95% bootstrap interval needs more (with 2 images it is the range of the two scores, whatever "
-                   f"their spread), so the intervals are too narrow and the verdicts below are indicative only. Run "
+                   f"a 95% bootstrap interval needs more (it resamples these {n} scores only, so it never reaches "
+                   f"beyond their range, however widely other images would spread), so the intervals are too narrow "
+                   f"and the verdicts below are indicative only. Run "
                    f"with `--images {MIN_IMAGES}` or more.")
     if about.get("outputs") == 1:
         out.append("**A single output.** " + single_output_note(about.get("explained"))
