@@ -227,3 +227,32 @@ def test_add_states_keeps_the_csv_and_adds_the_middle_columns_of_a_rerun(seed_sp
     assert seed_spread.add_states(merged, rerun)[1] == 0   # a second merge adds nothing
     elsewhere = [dict(r, noise="shared") for r in rerun]  # a run the CSV does not hold is not added
     assert seed_spread.add_states(merged, elsewhere)[:2] == (merged, 0)
+
+
+def test_a_variant_of_both_runs_both_options_and_labels_its_rows(seed_spread, tmp_path, monkeypatch):
+    """fixed_class_skimage (the fixed-class GradCAM rows made under PAIR 0.2.1's upsampling): its run asks for
+    the trained model's class and scikit-image's upsampling, and its rows are fixed-class rows with skimage."""
+    import argparse
+    commands = []
+
+    def run(command, log_path):
+        commands.append(command)
+        out = Path(command[command.index("--out") + 1])
+        fake_run(out, {"gradcam": (0.1, 0.1), "guided_gradcam": (0.2, 0.2)})
+        everything = json.loads((out / "summary.json").read_text())
+        everything["settings"]["method_settings"] = {"gradcam": {"resize": "skimage"}}
+        (out / "summary.json").write_text(json.dumps(everything))
+        return 1.0
+
+    monkeypatch.setattr(seed_spread, "run_command", run)
+    args = argparse.Namespace(results=str(tmp_path), images=10, collect=False, data_root="data", quick=False)
+    out = seed_spread.ensure_run(args, "cascading", str(tmp_path / "cnn_mnist_seed0"), None, 0, 0, "per-state", [],
+                                 "fixed_class_skimage")
+    assert out.endswith("cnn_mnist_seed0_cascading_images0-9_per-state_fixed_class_skimage")
+    command = " ".join(commands[0])
+    assert "--fixed-class" in command and "--set gradcam.resize=skimage" in command
+    assert "--methods gradcam guided_gradcam" in command
+    label = seed_spread.VARIANTS["fixed_class_skimage"][2]
+    rows = seed_spread.last_column(out, "cascading", "mnist", "cnn", 0, 0, 10, "per-state", label)
+    assert {(r["method"], r["variant"], r["gradcam_resize"]) for r in rows} == {
+        ("gradcam", "fixed_class", "skimage"), ("guided_gradcam", "fixed_class", "skimage")}
