@@ -58,20 +58,20 @@ from seed_spread_rows import add_states, evaluation, first_state, last_column, l
 from seed_spread_rows import training_rows, write_csv  # noqa: E402,F401
 from seed_spread_tables import sample_tables, spread_tables, training_table  # noqa: E402
 
+#: The runners' options for PAIR 0.2.1's GradCAM upsampling (scikit-image) instead of the original's PAIR
+#: 0.0.4 one (TF1 bilinear, the default); one setting governs Guided GradCAM too.
+SKIMAGE_RESIZE = ["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=skimage"]
+
 #: Variants of the original evaluation, for going after a cause with the spread as the yardstick:
 #: name -> (extra options of the runners, tests it applies to, the variant its CSV rows carry).
 VARIANTS = {
     "default": ([], ("cascading", "data"), "default"),
-    # PAIR 0.2.1's GradCAM upsampling (scikit-image) instead of the original's PAIR 0.0.4 one (TF1
-    # bilinear, the default); one setting governs Guided GradCAM too. Its rows are "default" rows with
-    # gradcam_resize "skimage".
-    "skimage_resize": (["--methods", "gradcam", "guided_gradcam", "--set", "gradcam.resize=skimage"],
-                       ("cascading", "data"), "default"),
+    # scikit-image's GradCAM upsampling: "default" rows with gradcam_resize "skimage"
+    "skimage_resize": (SKIMAGE_RESIZE, ("cascading", "data"), "default"),
     # the trained model's class at every state instead of each state's own top class
     "fixed_class": (["--fixed-class"], ("cascading",), "fixed_class"),
     # both: the fixed-class GradCAM rows made when scikit-image's upsampling was the default
-    "fixed_class_skimage": (["--fixed-class", "--methods", "gradcam", "guided_gradcam", "--set",
-                             "gradcam.resize=skimage"], ("cascading",), "fixed_class"),
+    "fixed_class_skimage": (["--fixed-class", *SKIMAGE_RESIZE], ("cascading",), "fixed_class"),
 }
 
 
@@ -248,9 +248,8 @@ def main(argv=None):
     print("wrote", figure(rows, args.noise[0], args.figure))
     for variant in args.variants:
         for noise in args.noise:
-            label = VARIANTS[variant][2]
-            print(spread_tables(rows, noise, *((label, "skimage") if "gradcam.resize=skimage" in VARIANTS[variant][0]
-                                               else (label,))))
+            extra, _, label = VARIANTS[variant]
+            print(spread_tables(rows, noise, *((label, "skimage") if SKIMAGE_RESIZE[-1] in extra else (label,))))
     for noise in args.noise:
         print(sample_tables(rows, noise))
     print_costs(costs)

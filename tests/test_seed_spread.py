@@ -16,8 +16,9 @@ def seed_spread():
     return module
 
 
-def fake_run(folder, values):
-    """A run folder whose summary.json holds ``values[method] = (abs, signed)`` at its last step."""
+def fake_run(folder, values, method_settings=None):
+    """A run folder whose summary.json holds ``values[method] = (abs, signed)`` at its last step (and the run's
+    ``method_settings``, if given)."""
     folder.mkdir()
     summary = {m: {"softmax_linear": {k: {"mean": 0.95, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
                    "fc1": {k: {"mean": 0.9, "std": 0.0, "n": 10} for k in ("spearman_abs", "spearman_signed")},
@@ -26,6 +27,8 @@ def fake_run(folder, values):
                                "spearman_signed": {"mean": s, "std": 0.2, "n": 10}}}
                for m, (a, s) in values.items()}
     settings = {"blocks": ["softmax_linear", "fc1", "hidden2", "hidden1"]}
+    if method_settings is not None:
+        settings["method_settings"] = method_settings
     (folder / "summary.json").write_text(json.dumps({"summary": summary, "settings": settings}, sort_keys=True))
     return folder
 
@@ -75,10 +78,8 @@ def test_gradcam_rows_carry_the_runs_upsampling(seed_spread, tmp_path):
     rows = []
     for name, method_settings in (("default", {}), ("skimage", {"gradcam": {"resize": "skimage"}})):
         folder = tmp_path / name
-        fake_run(folder, {"gradcam": (0.3 if name == "default" else 0.35, 0.3), "gradient": (0.1, 0.0)})
-        everything = json.loads((folder / "summary.json").read_text())
-        everything["settings"]["method_settings"] = method_settings
-        (folder / "summary.json").write_text(json.dumps(everything))
+        fake_run(folder, {"gradcam": (0.3 if name == "default" else 0.35, 0.3), "gradient": (0.1, 0.0)},
+                 method_settings)
         rows += seed_spread.last_column(str(folder), "cascading", "mnist", "cnn", 0, 0, 10, "per-state")
     assert {(r["method"], r["gradcam_resize"]) for r in rows} == {("gradcam", "tf1_bilinear"), ("gradcam", "skimage"),
                                                                  ("gradient", "")}
@@ -238,10 +239,7 @@ def test_a_variant_of_both_runs_both_options_and_labels_its_rows(seed_spread, tm
     def run(command, log_path):
         commands.append(command)
         out = Path(command[command.index("--out") + 1])
-        fake_run(out, {"gradcam": (0.1, 0.1), "guided_gradcam": (0.2, 0.2)})
-        everything = json.loads((out / "summary.json").read_text())
-        everything["settings"]["method_settings"] = {"gradcam": {"resize": "skimage"}}
-        (out / "summary.json").write_text(json.dumps(everything))
+        fake_run(out, {"gradcam": (0.1, 0.1), "guided_gradcam": (0.2, 0.2)}, {"gradcam": {"resize": "skimage"}})
         return 1.0
 
     monkeypatch.setattr(seed_spread, "run_command", run)
