@@ -67,6 +67,7 @@ def test_a_sigmoid_head_is_explained_at_its_logit_as_a_tape_on_the_cut_model_giv
     model = load_model(path, log=printed.append)
     try:
         assert model.metadata["explained"] == "pre-sigmoid logits (the input of the final Sigmoid)"
+        assert model.metadata["final_activation"] == "Sigmoid"
         assert f"note: {eager_model.name} ends in a sigmoid: the explained score is its input, the pre-sigmoid " \
                f"logit" in printed
         np.testing.assert_allclose(model.predict_logits(x), logits, rtol=1e-5, atol=1e-6)

@@ -15,8 +15,8 @@ from sanity_checks.engines.pytorch.loading import load_torch  # noqa: E402
 from sanity_checks.engines.pytorch.structure import GuidedCoverageWarning  # noqa: E402
 from sanity_checks.errors import ModelError, UnsupportedError  # noqa: E402
 from sanity_checks.loading import load_model  # noqa: E402
-from sanity_checks.randomize import Randomizer  # noqa: E402
-from test_checks import KINDERMANS_WITHOUT_NOISE, assert_kindermans  # noqa: E402
+from sanity_checks.randomize import Randomizer, Strategy  # noqa: E402
+from test_checks import KINDERMANS_WITHOUT_NOISE, assert_kindermans, values  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("pytorch")
 
@@ -294,6 +294,63 @@ class Gated(nn.Module):
     def forward(self, x):
         z = self.fc(x.flatten(1))
         return z * self.gate(z)
+
+
+def test_emprt_model_output_of_a_single_output_is_its_sigmoid_s_two_outcomes_and_absent_for_a_regression():
+    """A single logit behind a final sigmoid: eMPRT's model-output entropy is the Bernoulli entropy of the
+    probability torch itself computes (scipy's entropy of [p, 1 - p]), before and after the randomization,
+    marked ``sigmoid``; a single output without a sigmoid has no distribution and no model-output rows."""
+    from scipy import stats
+
+    from sanity_checks.checks import emprt
+    from sanity_checks.contract import FINAL_ACTIVATION
+    from sanity_checks.report.markdown import model_entropy_line
+
+    def bernoulli(net, x):
+        with torch.no_grad():
+            p = net(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()[:, 0].astype(np.float64)
+        return stats.entropy(np.stack([p, 1 - p]), axis=0)
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(48, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+    x = np.random.default_rng(3).random((3, 4, 4, 3), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_model(net, input_shape=(4, 4, 3), device="cpu")
+        assert model.metadata[FINAL_ACTIVATION] == "Sigmoid"
+        before = bernoulli(model.module, x)
+        rows = emprt.run(model, x, [0, 1, 2], seed=5, settings={"methods": ["gradient"]}).rows
+        # the check's own randomization, repeated
+        with Randomizer(model, Strategy(emprt.DEFAULTS["randomization"]), seed=5) as randomizer:
+            randomizer.randomize(model.architecture.block_names)
+            after = bernoulli(model.module, x)
+        regression = load_model(nn.Sequential(nn.Flatten(), nn.Linear(48, 1)), input_shape=(4, 4, 3), device="cpu")
+        assert FINAL_ACTIVATION not in regression.metadata
+        regression_rows = emprt.run(regression, x, [0, 1, 2], seed=5, settings={"methods": ["gradient"]}).rows
+    mine = [r for r in rows if r["method"] == emprt.MODEL_OUTPUT]
+    assert {r["detail"] for r in mine} == {"sigmoid"}
+    np.testing.assert_allclose(values(mine, emprt.MODEL_OUTPUT, "entropy_original"), before, rtol=1e-5)
+    np.testing.assert_allclose(values(mine, emprt.MODEL_OUTPUT, "entropy_randomized"), after, rtol=1e-5)
+    np.testing.assert_allclose(values(mine, emprt.MODEL_OUTPUT, "entropy_increase"), (after - before) / before,
+                               rtol=1e-4)
+    assert np.abs(after - before).max() > 1e-3                          # the randomization moved the output
+    assert "output entropy (the sigmoid's two outcomes) changes by" in model_entropy_line(rows, 0)
+    assert not [r for r in regression_rows if r["method"] == emprt.MODEL_OUTPUT]
+    assert values(regression_rows, "gradient", "entropy_increase")        # the maps' rows are all there
+    assert model_entropy_line(regression_rows, 0) == ""
+
+
+def test_sigmoid_entropy_is_finite_where_the_probability_rounds_to_0_or_1():
+    from sanity_checks.checks import emprt
+
+    z = np.array([[-800.0], [-30.0], [0.0], [2.0], [30.0], [800.0]])
+    p = 1 / (1 + np.exp(-np.clip(z[:, 0], -30, 30)))
+    expected = -(p * np.log(p) + (1 - p) * np.log1p(-p))
+    h = emprt.sigmoid_entropy(z)
+    assert np.isfinite(h).all() and h[2] == pytest.approx(np.log(2))
+    np.testing.assert_allclose(h[2:4], expected[2:4], rtol=1e-12)
+    np.testing.assert_allclose(h[[1, 4]], expected[[1, 4]], rtol=0, atol=1e-14)   # ~2.9e-12, where 1 - p rounds
+    assert 0 <= h[0] < 1e-300 and 0 <= h[5] < 1e-300
 
 
 def test_report_on_a_sigmoid_head_without_relu_refuses_random_logit_and_shows_guided_as_gradient(tmp_path):

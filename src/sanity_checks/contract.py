@@ -123,6 +123,11 @@ def explained_logits(activation):
     return f"pre-{activation.lower()} logits (the input of the final {activation})"
 
 
+#: ``metadata`` key naming the final activation the engine looks through (its class name, as given to
+#: :func:`explained_logits`); absent when the model's output is the explained score itself.
+FINAL_ACTIVATION = "final_activation"
+
+
 class Model(ABC):
     """A model behind the contract (see the module docstring). Subclasses set ``architecture`` and
     ``metadata`` and implement the abstract calls."""

@@ -6,7 +6,9 @@ histogram of a map's values (absolute values by default), the number of bins cho
 rule (:data:`BIN_RULES`). A map that turns into noise when the model does scores high; one that
 ignores the model scores 0. The model's own output entropy (softmax over classes), original
 against fully randomized, is reported the same way (method ``model_output``): it shows that
-the randomization really destroyed the function.
+the randomization really destroyed the function. A single output behind a final sigmoid has the
+entropy of its two outcomes (row detail ``sigmoid``); a single output without one (a regression score)
+has no output distribution and no ``model_output`` rows.
 
 Default bin rule: ``sqrt`` (sqrt(n) bins). Freedman-Diaconis is available but degenerates to one
 bin (entropy 0, score undefined) on maps that are zero on most pixels, as Gradient⊙Input on MNIST.
@@ -14,6 +16,7 @@ bin (entropy 0, score undefined) on maps that are zero on most pixels, as Gradie
 import numpy as np
 
 from ..by_image import logits
+from ..contract import FINAL_ACTIVATION
 from ..randomize import Randomizer, Strategy
 from .common import (CheckError, CheckResult, check_ids, constant_rows, maps_with_controls, merged_settings,
                      method_names, row)
@@ -58,6 +61,25 @@ def softmax_entropy(logits):
     return -(np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0)).sum(axis=1)
 
 
+def sigmoid_entropy(logits):
+    """Entropy (nats) of the two outcomes of a single logit's sigmoid, p = sigmoid(z), per row."""
+    z = np.asarray(logits, dtype=np.float64)[:, 0]
+    p = 0.5 * (1 + np.tanh(z / 2))
+    # log p = -log(1 + e^-z), log(1 - p) = -log(1 + e^z): finite however large |z| is
+    return p * np.logaddexp(0, -z) + (1 - p) * np.logaddexp(0, z)
+
+
+def output_entropy(logits, final_activation):
+    """(entropy per image of the model's output distribution, its row detail), or (None, reason): the
+    softmax over classes; for a single output, the sigmoid's two outcomes when the engine looked through a
+    final sigmoid, and none otherwise (a regression score has no distribution)."""
+    if np.shape(logits)[1] > 1:
+        return softmax_entropy(logits), ""
+    if final_activation == "Sigmoid":
+        return sigmoid_entropy(logits), "sigmoid"
+    return None, "a single output without a final sigmoid has no output distribution"
+
+
 def run(model, images, image_ids, seed=0, settings=None):
     """Rows per (image, method or control): metric ``entropy_increase``, and ``entropy_original`` /
     ``entropy_randomized``; method ``model_output`` for the softmax."""
@@ -76,9 +98,11 @@ def run(model, images, image_ids, seed=0, settings=None):
         logits_randomized = logits(model, images, ids)
     rows = []
 
-    def add(name, n, image_id, h0, h1):
-        rows.extend([row(NAME, image_id, name, "entropy_original", h0), row(NAME, image_id, name, "entropy_randomized", h1),
-                     row(NAME, image_id, name, "entropy_increase", relative_increase(h0, h1), state="randomized")])
+    def add(name, n, image_id, h0, h1, detail=""):
+        rows.extend([row(NAME, image_id, name, "entropy_original", h0, detail=detail),
+                     row(NAME, image_id, name, "entropy_randomized", h1, detail=detail),
+                     row(NAME, image_id, name, "entropy_increase", relative_increase(h0, h1), state="randomized",
+                         detail=detail)])
 
     for name in original:
         for n, image_id in enumerate(ids):
@@ -87,9 +111,12 @@ def run(model, images, image_ids, seed=0, settings=None):
                 a, b = np.abs(a), np.abs(b)
             add(name, n, image_id, histogram_entropy(a, s["bins"]), histogram_entropy(b, s["bins"]))
             rows.extend(constant_rows(NAME, image_id, name, a, b, state="randomized"))
-    h0, h1 = softmax_entropy(logits_original), softmax_entropy(logits_randomized)
-    for n, image_id in enumerate(ids):
-        add(MODEL_OUTPUT, n, image_id, h0[n], h1[n])
+    final_activation = (getattr(model, "metadata", None) or {}).get(FINAL_ACTIVATION)
+    h0, detail = output_entropy(logits_original, final_activation)
+    if h0 is not None:
+        h1, _ = output_entropy(logits_randomized, final_activation)
+        for n, image_id in enumerate(ids):
+            add(MODEL_OUTPUT, n, image_id, h0[n], h1[n], detail)
     return CheckResult(rows, {**s, "methods": methods, "seed": seed,
                               "randomization_described": Strategy(s["randomization"]).describe()})
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import stages
 from ..compat import tf1
-from ..contract import explained_logits
+from ..contract import FINAL_ACTIVATION, explained_logits
 from ..errors import ModelError
 from ..models import Architecture
 from ..stages import DEFAULT_GROUPING
@@ -81,6 +81,7 @@ def graph_model(snapshot, custom_objects=None, trust_model_code=False, groups=No
             "architecture": snapshot.name, "source": "keras", "keras": f"{snapshot.flavour} {snapshot.version}",
             "format": snapshot.kind, "path": snapshot.source, "data": None, "labels": None,
             "explained": explained_logits(call["stripped"]) if call["stripped"] else "the model's output",
+            FINAL_ACTIVATION: call["stripped"],
             "blocks": len(model.architecture.blocks),
             "gradcam_layer": model.architecture.gradcam_layer, "unguided_layers": unguided}
     except BaseException:

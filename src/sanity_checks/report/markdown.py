@@ -74,8 +74,11 @@ def input_invariance_table(rows, names, seed):
 
 
 def model_entropy_line(rows, seed):
-    values = {r["image"]: r["value"] for r in rows if r["check"] == "emprt" and r["method"] == "model_output"
-              and r["metric"] == "entropy_increase"}
+    mine = [r for r in rows if r["check"] == "emprt" and r["method"] == "model_output"
+            and r["metric"] == "entropy_increase"]
+    values = {r["image"]: r["value"] for r in mine}
+    outcomes = ("the sigmoid's two outcomes" if any(r.get("detail") == "sigmoid" for r in mine)
+                else "softmax over classes")
     if not values:
         return ""
     v = np.array([values[i] for i in sorted(values)])
@@ -84,7 +87,7 @@ def model_entropy_line(rows, seed):
         return ""
     means = v[bootstrap_indices(len(v), seed, "model entropy")].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
-    return (f"The model's own output entropy (softmax over classes) changes by {_fmt(v.mean())} [{_fmt(lo)}, {_fmt(hi)}] "
+    return (f"The model's own output entropy ({outcomes}) changes by {_fmt(v.mean())} [{_fmt(lo)}, {_fmt(hi)}] "
             f"(relative) from the trained to the fully randomized model: "
             + ("the randomization changed the function." if v.mean() != 0 else "the function did not change."))
 

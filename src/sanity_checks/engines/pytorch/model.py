@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ... import stages
-from ...contract import Architecture, Model, Parameter, explained_logits
+from ...contract import FINAL_ACTIVATION, Architecture, Model, Parameter, explained_logits
 from ...errors import ModelError
 from ...stages import DEFAULT_GROUPING
 from . import initializers, structure
@@ -79,6 +79,7 @@ class TorchModel(Model):
         self.metadata = dict(metadata or {})
         if self.probe_result.softmax is not None:
             self.metadata["explained"] = explained_logits(self.probe_result.activation)
+            self.metadata[FINAL_ACTIVATION] = self.probe_result.activation
         guided, functional = structure.guided_coverage(self.module)
         self._guided_modules = [self._submodules[n] for n in guided]
         self.guided_equals_gradient = (not guided) if quiet else structure.warn_guided_coverage(name, guided,
