@@ -67,19 +67,39 @@ def test_random_labels_keep_class_counts_and_are_reported(data_root, tmp_path):
     assert "below the 95%" in done.stdout
 
 
+def test_a_snapshot_is_the_model_a_shorter_run_gives(data_root, tmp_path):
+    """--save-at: the snapshot after epoch 1 of a 2-epoch run equals a 1-epoch run, weights and metadata."""
+    common = ("--data", "mnist", "--data-root", str(data_root), "--max-train", "300", "--seed", "3",
+              "--savemodelpath", str(tmp_path))
+    long = run_script("train_mlp_models.py", *common, "--nepochs", "2", "--save-at", "1", "--name", "long")
+    short = run_script("train_mlp_models.py", *common, "--nepochs", "1", "--name", "short")
+    assert long.returncode == 0 and short.returncode == 0, long.stderr + short.stderr
+    assert "saved " + str(tmp_path / "long_e1") + " (epoch 1)" in long.stdout
+    snapshot, one_epoch, two_epochs = (load_model(tmp_path / name) for name in ("long_e1", "short", "long"))
+    for name, weights in one_epoch.get_weights().items():
+        np.testing.assert_array_equal(snapshot.get_weights()[name], weights)
+    assert any(not np.array_equal(two_epochs.get_weights()[k], w) for k, w in one_epoch.get_weights().items())
+    meta = {name: json.loads((tmp_path / name / "metadata.json").read_text()) for name in ("long_e1", "short", "long")}
+    assert meta["long_e1"]["epochs"] == 1 and meta["long"]["epochs"] == 2
+    assert meta["long_e1"]["accuracy"] == meta["short"]["accuracy"]
+    assert meta["long_e1"]["history"] == meta["short"]["history"] == meta["long"]["history"][:1]
+
+
 @pytest.mark.parametrize("script", ["train_cnn_models.py", "train_mlp_models.py"])
 def test_help_and_bad_arguments(script):
     # the three processes run at once: each spends most of its time starting Python and TensorFlow
     running = [subprocess.Popen([sys.executable, str(REPO / "src" / script), *args], cwd=REPO, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for args in (["--help"], ["--data", "cifar"], ["--data", "mnist", "--nepochs", "0"])]
+               for args in (["--help"], ["--data", "cifar"], ["--data", "mnist", "--nepochs", "0"],
+                            ["--data", "mnist", "--nepochs", "3", "--save-at", "1", "3"])]
     outputs = []
     for process in running:
         stdout, stderr = process.communicate(timeout=300)
         outputs.append((process.returncode, stdout, stderr))
-    (help_code, help_out, _), (cifar_code, _, cifar_err), (zero_code, _, zero_err) = outputs
+    (help_code, help_out, _), (cifar_code, _, cifar_err), (zero_code, _, zero_err), (save_code, _, save_err) = outputs
     assert help_code == 0 and "--randlabels" in help_out and "--seed" in help_out
     assert cifar_code == 2
     assert cifar_err.strip().splitlines()[-1].startswith("error: ") and "mnist" in cifar_err
     assert "Traceback" not in cifar_err
     assert zero_code == 2 and "must be positive" in zero_err
+    assert save_code == 2 and "--save-at 3: snapshot epochs must lie between 1 and 2" in save_err

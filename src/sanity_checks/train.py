@@ -27,9 +27,11 @@ def batches(n, batch_size, rng):
 
 
 def train(model: GraphModel, x_train, y_train, *, lr=1e-4, batch_size=50, n_epochs=DEFAULT_EPOCHS,
-          reg=False, seed=0, x_val=None, y_val=None, log=False, progress=True):
+          reg=False, seed=0, x_val=None, y_val=None, log=False, progress=True, after_epoch=None):
     """Train ``model`` in place. ``x_*``: (N, 28, 28, 1) float32, ``y_*``: (N,) int class ids.
 
+    ``after_epoch(epoch, history)``, if given, is called after every epoch (e.g. to save a snapshot);
+    it does not touch the random stream, so a snapshot after epoch E is the model of an E-epoch run.
     Returns a list of per-epoch dicts (loss and accuracy of the last batch, validation accuracy).
     """
     from tqdm.auto import tqdm
@@ -59,6 +61,8 @@ def train(model: GraphModel, x_train, y_train, *, lr=1e-4, batch_size=50, n_epoc
         if log:
             print(f"epoch {epoch}: batch accuracy {batch_acc:.4f}, validation accuracy "
                   f"{record.get('val_accuracy', float('nan')):.4f}, loss {batch_loss:.4f}", flush=True)
+        if after_epoch is not None:
+            after_epoch(epoch, history)
     return history
 
 
@@ -84,11 +88,20 @@ def parse_args(arch_name, argv=None):
                    help="use only the first N training images (quick runs)")
     p.add_argument("--data-root", default="data", help="where data sets are looked for and fetched (default data/)")
     p.add_argument("--name", default=None, help="folder name instead of %s_<data>[_randlabels]" % arch_name)
+    p.add_argument("--save-at", type=int, nargs="+", default=(), metavar="EPOCH",
+                   help="also save the model after these epochs, as <name>_e<EPOCH> (each the model an "
+                        "EPOCH-epoch run gives: one run for several training budgets)")
     args = p.parse_args(argv)
     for flag in ("lr", "batchsize", "nepochs", "max_train"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
             p.error(f"--{flag.replace('_', '-')} must be positive, got {value}")
+    n_epochs = args.nepochs or (DEFAULT_EPOCHS_RANDOM_LABELS if args.randlabels else DEFAULT_EPOCHS)
+    bad = [e for e in args.save_at if not 0 < e < n_epochs]
+    if bad:
+        p.error(f"--save-at {' '.join(map(str, bad))}: snapshot epochs must lie between 1 and {n_epochs - 1} "
+                f"(the last epoch, {n_epochs}, is saved as the model itself)")
+    args.save_at = sorted(set(args.save_at))
     return args
 
 
@@ -120,20 +133,34 @@ def main(arch_name, argv=None):
           f"{'permuted' if args.randlabels else 'true'} labels) for {n_epochs} epochs -> {folder}", flush=True)
     model = GraphModel(arch_name, seed=args.seed)
     start = time.time()
+
+    def metadata(epochs, history):
+        """The model folder's metadata after ``epochs`` epochs (accuracies measured now)."""
+        seconds = round(time.time() - start, 1)
+        accuracy = {"train": model.accuracy(x_train, y_train), "validation": model.accuracy(data.x_val, data.y_val),
+                    "test": model.accuracy(data.x_test, data.y_test)}
+        if args.randlabels:
+            accuracy["train_true_labels"] = model.accuracy(x_train, true_train_labels)
+        return {
+            "data": data.name, "data_source": data.source, "labels": "permuted" if args.randlabels else "true",
+            "seed": args.seed, "lr": args.lr, "batch_size": args.batchsize, "epochs": epochs, "reg": args.reg,
+            "n_train": int(len(x_train)), "accuracy": accuracy, "train_seconds": seconds,
+            "history": list(history), "versions": versions(), "command": " ".join(sys.argv),
+        }
+
+    def snapshot(epoch, history):
+        if epoch in args.save_at:
+            snap = f"{folder}_e{epoch}"
+            model.save(snap, metadata(epoch, history))
+            print(f"saved {snap} (epoch {epoch})", flush=True)
+
     history = train(model, x_train, y_train, lr=args.lr, batch_size=args.batchsize, n_epochs=n_epochs,
-                    reg=args.reg, seed=args.seed, x_val=data.x_val, y_val=data.y_val, log=args.log)
+                    reg=args.reg, seed=args.seed, x_val=data.x_val, y_val=data.y_val, log=args.log,
+                    after_epoch=snapshot if args.save_at else None)
     seconds = time.time() - start
-    accuracy = {"train": model.accuracy(x_train, y_train), "validation": model.accuracy(data.x_val, data.y_val),
-                "test": model.accuracy(data.x_test, data.y_test)}
-    if args.randlabels:
-        accuracy["train_true_labels"] = model.accuracy(x_train, true_train_labels)
-    metadata = {
-        "data": data.name, "data_source": data.source, "labels": "permuted" if args.randlabels else "true",
-        "seed": args.seed, "lr": args.lr, "batch_size": args.batchsize, "epochs": n_epochs, "reg": args.reg,
-        "n_train": int(len(x_train)), "accuracy": accuracy, "train_seconds": round(seconds, 1),
-        "history": history, "versions": versions(), "command": " ".join(sys.argv),
-    }
-    model.save(folder, metadata)
+    meta = metadata(n_epochs, history)
+    accuracy = meta["accuracy"]
+    model.save(folder, meta)
     print(f"accuracy: train {accuracy['train']:.4f}, validation {accuracy['validation']:.4f}, "
           f"test {accuracy['test']:.4f} ({seconds:.0f} s); saved {folder}")
     if args.randlabels and accuracy["train"] < RANDOM_LABEL_TARGET:
