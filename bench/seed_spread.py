@@ -27,15 +27,19 @@ Parts:
 Fashion-MNIST (``--data mnist fashion``) adds the cascade on full-data models as a training-data
 control (the original has no Fashion-MNIST numbers); random-label models are trained for the data
 sets in ``--random-label-data`` (default mnist: the Fashion-MNIST ones take over an hour each).
-``--epochs`` (with ``--train-args --max-train N``) trains other budgets; ``--training-from CSV ...``
+``--epochs`` (with ``--train-args --max-train N``) trains other budgets (a model missing as
+``<arch>_<data>_e<E>_seed<S>`` is also found as the snapshot ``<arch>_<data>_e<N>_seed<S>_e<E>`` that a
+longer run saved with ``--save-at E``); ``--training-from CSV ...``
 tables and draws the first and last columns of all these runs against the Adam steps of training.
 
 The study's other modules lie beside this script: ``seed_spread_reference`` (the original's numbers),
 ``seed_spread_rows`` (the rows and the CSV), ``seed_spread_tables`` and ``seed_spread_figures``.
 """
 import argparse
+import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,6 +99,13 @@ def ensure_model(args, arch, data, random_labels, seed, costs, epochs=None):
     name = model_name(arch, data, random_labels, seed, epochs)
     folder = os.path.join(args.models, name)
     metadata = os.path.join(folder, "metadata.json")
+    if not os.path.exists(metadata) and epochs:
+        # the snapshot a longer run saved after this many epochs (train_*_models.py --save-at), the same model
+        pattern = os.path.join(args.models, glob.escape(model_name(arch, data, random_labels, seed, "E")).replace(
+            "_eE_", "_e*_") + f"_e{epochs}")
+        found = sorted(f for f in glob.glob(pattern) if os.path.exists(os.path.join(f, "metadata.json")))
+        if found:
+            folder, metadata = found[0], os.path.join(found[0], "metadata.json")
     if not os.path.exists(metadata):
         if args.no_train or args.collect:
             print(f"missing, skipped: {folder}", flush=True)
@@ -141,7 +152,7 @@ def ensure_run(args, test, folder, random_folder, seed, first, noise, costs, var
             json.dump({"seconds": round(seconds, 1)}, f)
     if os.path.exists(seconds_file):
         with open(seconds_file) as f:
-            costs.append({"part": f"{test} {os.path.basename(folder).split('_seed')[0]}"
+            costs.append({"part": f"{test} {re.sub(r'_seed[0-9]+', '', os.path.basename(folder))}"
                           + ("" if variant == "default" else f" ({variant})"), "name": name,
                           "seconds": json.load(f)["seconds"]})
     return out

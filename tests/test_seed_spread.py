@@ -254,3 +254,23 @@ def test_a_variant_of_both_runs_both_options_and_labels_its_rows(seed_spread, tm
     rows = seed_spread.last_column(out, "cascading", "mnist", "cnn", 0, 0, 10, "per-state", label)
     assert {(r["method"], r["variant"], r["gradcam_resize"]) for r in rows} == {
         ("gradcam", "fixed_class", "skimage"), ("guided_gradcam", "fixed_class", "skimage")}
+
+
+def test_an_epochs_sweep_finds_the_snapshot_a_longer_run_saved(seed_spread, tmp_path):
+    """--epochs E: a model missing as <arch>_<data>_e<E>_seed<S> is the snapshot <..._e<N>_seed<S>_e<E> of a
+    longer run (train_*_models.py --save-at E); its own folder comes first, and nothing else is taken."""
+    import argparse
+    args = argparse.Namespace(models=str(tmp_path), no_train=True, collect=False)
+
+    def model(name, epochs):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metadata.json").write_text(json.dumps({"epochs": epochs, "train_seconds": 1.0}))
+    model("cnn_mnist_e400_seed1_e100", 100)
+    model("cnn_mnist_e400_seed2_e100", 100)      # another seed's
+    model("cnn_mnist_randlabels_e400_seed1_e200", 200)     # random labels
+    costs = []
+    assert seed_spread.ensure_model(args, "cnn", "mnist", False, 1, costs, 100) == str(tmp_path / "cnn_mnist_e400_seed1_e100")
+    assert seed_spread.ensure_model(args, "cnn", "mnist", False, 1, costs, 200) is None
+    assert seed_spread.ensure_model(args, "cnn", "mnist", False, 1, costs, None) is None
+    model("cnn_mnist_e100_seed1", 100)
+    assert seed_spread.ensure_model(args, "cnn", "mnist", False, 1, costs, 100) == str(tmp_path / "cnn_mnist_e100_seed1")
