@@ -16,7 +16,7 @@ from seed_spread_reference import ORIGINAL_COLUMNS, ORIGINAL_DATA, ORIGINAL_OTHE
 import cnn_first_column_claims  # noqa: E402
 
 REPO = os.path.dirname(HERE)
-CSVS = ("seed_spread.csv", "seed_spread_epochs.csv", "seed_spread_fashion7k.csv")
+CSVS = ("seed_spread.csv", "seed_spread_epochs.csv", "seed_spread_fashion7k.csv", "seed_spread_cnn_epochs.csv")
 LABELS = {"gradient": "Gradient", "smoothgrad": "SmoothGrad", "gradient_x_input": "Gradient⊙Input",
           "integrated_gradients": "Integrated Gradients", "ig_smoothgrad": "IG-SmoothGrad",
           "guided_backprop": "Guided BackProp", "gradcam": "GradCAM", "guided_gradcam": "Guided GradCAM",
@@ -129,18 +129,54 @@ def first_column_table(rows):
                 for a in ("cnn", "mlp") for m in methods]
     lines.append("| original (the CNN's two stored runs) | " + " | ".join(original) + " |")
 
-    def row(label, **kw):
+    def row(label, archs=("cnn", "mlp"), **kw):
         values = []
         for a in ("cnn", "mlp"):
             for m in methods:
-                r = pick(rows, arch=a, method=m, state="first", firsts=[0], **kw)
+                r = pick(rows, arch=a, method=m, state="first", firsts=[0], **kw) if a in archs else rows[:0]
                 values.append("–" if r.empty else (f3(r["mean"].iloc[0]) if len(r) == 1
                                                    else f"{f3(r['mean'].min())}-{f3(r['mean'].max())}"))
         lines.append(f"| {label} | " + " | ".join(values) + " |")
     row("ours, seeds 0-2 (MNIST, 7,000 digits, 50 epochs)", train_images=7000)
-    row("ours, MLP 400 epochs (7,000 digits, 56,000 steps), seed 0", epochs=400)
+    row("ours, CNN 400 epochs (7,000 digits, 56,000 steps), seeds 0-2", archs=("cnn",), epochs=400)
+    row("ours, MLP 400 epochs (7,000 digits, 56,000 steps), seed 0", archs=("mlp",), epochs=400)
     row("ours, Fashion-MNIST 7,000 images, 50 epochs (7,000 steps), seed 0", data="fashion", train_images=7000)
     row("ours, Fashion-MNIST 55,000 images, 50 epochs (55,000 steps), seed 0", data="fashion", train_images=55000)
+    return "\n".join(lines)
+
+
+#: The CNN's training budgets on our 7,000 digits (epochs; 140 Adam steps each), seeds 0-2, images 0-9.
+CNN_EPOCHS = (50, 100, 200, 400)
+
+
+def cnn_budget(rows, method, epochs, state="last"):
+    """One method's column of the CNN trained ``epochs`` epochs on 7,000 digits: seeds 0-2, images 0-9."""
+    return pick(rows, method=method, state=state, epochs=epochs, train_images=7000, seeds=[0, 1, 2], firsts=[0])
+
+
+def cnn_budget_table(rows):
+    """The CNN's cascade after 7,000 to 56,000 Adam steps on the same 7,000 digits, mean [min, max] over seeds
+    0-2 (images 0-9), the original's two runs beside it, and whether they lie inside the 56,000-step range."""
+    measured = [e for e in CNN_EPOCHS if not cnn_budget(rows, "gradient", e).empty]
+    lines = ["| method | original (its two runs; 55,000 steps) | "
+             + " | ".join(f"{e} epochs ({e * 140:,} steps)" for e in measured)
+             + f" | original inside the {measured[-1] * 140:,}-step range? |",
+             "|---|---|" + "---|" * len(measured) + "---|"]
+    seeds = [cnn_budget(rows, "gradient", e).seed for e in measured]
+    lines.append("| seeds | 1 each | " + " | ".join(", ".join(map(str, sorted(s))) for s in seeds) + " | |")
+    acc = [cnn_budget(rows, "gradient", e).test_accuracy for e in measured]
+    lines.append("| test accuracy | 0.992 | " + " | ".join(f"{a.min():.3f}-{a.max():.3f}" for a in acc) + " | |")
+    for method, state in [(m, "last") for m in ORDER] + [(m, "first") for m in ("gradient", "smoothgrad",
+                                                                                 "guided_backprop")]:
+        first, other = ORIGINAL_COLUMNS["cnn"].get(method), ORIGINAL_OTHER_RUN_COLUMNS["cnn"].get(method)
+        index = -1 if state == "last" else 0
+        original = "–" if first is None else f"{first[index]:.3f}" + (f" / {other[index]:.3f}" if other else "")
+        cells = [cell(cnn_budget(rows, method, e, state)["mean"]) for e in measured]
+        longest = cnn_budget(rows, method, measured[-1], state)["mean"]
+        verdict = "–" if first is None else inside(first[index], longest) + (
+            f"; {inside(other[index], longest)}" if other else "")
+        label = LABELS[method] + (", first column" if state == "first" else "")
+        lines.append(f"| {label} | {original} | " + " | ".join(cells) + f" | {verdict} |")
     return "\n".join(lines)
 
 
@@ -238,6 +274,14 @@ def claims(rows):
                 c[f"mlp_e{e}_{m}_{state}"] = f"{r['mean'].iloc[0]:.3f}"
     steps = pick(rows, arch="mlp", method="gradient", epochs=400, seeds=[0], firsts=[0])["steps"].iloc[0]
     c["mlp_e400_steps"] = f"{int(steps):,}"
+    # the CNN's budget: 50 -> 400 epochs on 7,000 digits, seeds 0-2, images 0-9
+    for e in CNN_EPOCHS:
+        for m in ORDER:
+            for state in ("last", "first"):
+                v = cnn_budget(rows, m, e, state)["mean"]
+                if len(v):
+                    c[f"cnn_e{e}_{m}_{state}"] = f"{v.mean():.3f} ({v.min():.3f}-{v.max():.3f})"
+                    c[f"cnn_e{e}_{m}_{state}_mean"] = f"{v.mean():.3f}"
     for n, label in ((7000, "7k"), (55000, "55k")):
         for m in ("guided_backprop", "gradient", "smoothgrad"):
             for state in ("first", "last"):
@@ -277,10 +321,19 @@ QUOTES = [
                   "0.536 / 0.582, Guided BackProp {cnn_first_guided_backprop} against 0.888 / 0.902; all our seeds "
                   "and samples"),
     ("README.md", "(second run 0.246, {gg_second_run_below} below our lowest)"),
+    ("README.md", "moves Guided GradCAM to {cnn_e400_guided_gradcam_last}, around both of the original's runs, but "
+                  "IG-SmoothGrad ({cnn_e400_ig_smoothgrad_last_mean}) and Guided BackProp "
+                  "({cnn_e400_guided_backprop_last_mean}) further from them"),
     ("doc/RESULTS.md", "{spread_table}"),
     ("doc/RESULTS.md", "{data_table}"),
     ("doc/RESULTS.md", "{first_column_table}"),
     ("doc/RESULTS.md", "{causes_table}"),
+    ("doc/RESULTS.md", "{cnn_budget_cascade_table}"),
+    ("doc/RESULTS.md", "Guided GradCAM {cnn_e50_guided_gradcam_last} → {cnn_e400_guided_gradcam_last} and GradCAM "
+                       "{cnn_e50_gradcam_last} → {cnn_e400_gradcam_last}"),
+    ("doc/RESULTS.md", "SmoothGrad {cnn_e50_smoothgrad_last} → {cnn_e400_smoothgrad_last} (0.213), but IG-SmoothGrad "
+                       "{cnn_e50_ig_smoothgrad_last} → {cnn_e400_ig_smoothgrad_last} and Guided BackProp "
+                       "{cnn_e50_guided_backprop_last} → {cnn_e400_guided_backprop_last}"),
     ("doc/RESULTS.md", "lowers Guided GradCAM by {tf1_lowers_gg} in every run (GradCAM by {tf1_lowers_gc})"),
     ("doc/RESULTS.md", "the ten runs give {gg_range} with the original's upsampling against {gg_sk_range}"),
     ("doc/RESULTS.md", "{gg_runs_above} of the {gg_runs} runs stay above the original's 0.282"),
@@ -324,6 +377,7 @@ def quotes(rows):
     values = {**claims(rows), **cnn_first_column_claims.claims(first)}
     values.update(spread_table=spread_table(rows), data_table=data_table(rows),
                   first_column_table=first_column_table(rows), causes_table=causes_table(rows),
+                  cnn_budget_cascade_table=cnn_budget_table(rows),
                   cnn_budget_table=cnn_first_column_claims.budget_table(first),
                   cnn_redraw_table=cnn_first_column_claims.redraw_table(first))
     return [(doc, text.format(**values)) for doc, text in QUOTES + cnn_first_column_claims.QUOTES]
@@ -333,6 +387,6 @@ if __name__ == "__main__":
     rows = load()
     for name, value in claims(rows).items():
         print(f"{name}: {value}")
-    for table in (spread_table, data_table, first_column_table, causes_table):
+    for table in (spread_table, data_table, first_column_table, causes_table, cnn_budget_table):
         print("\n" + table(rows))
 
