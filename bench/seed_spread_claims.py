@@ -149,9 +149,10 @@ def first_column_table(rows):
 CNN_EPOCHS = (50, 100, 200, 400)
 
 
-def cnn_budget(rows, method, epochs, state="last"):
-    """One method's column of the CNN trained ``epochs`` epochs on 7,000 digits: seeds 0-2, images 0-9."""
-    return pick(rows, method=method, state=state, epochs=epochs, train_images=7000, seeds=[0, 1, 2], firsts=[0])
+def cnn_budget(rows, method, epochs, state="last", first=0):
+    """One method's column of the CNN trained ``epochs`` epochs on 7,000 digits: seeds 0-2, images 0-9 (or the
+    sample from ``first``)."""
+    return pick(rows, method=method, state=state, epochs=epochs, train_images=7000, seeds=[0, 1, 2], firsts=[first])
 
 
 def cnn_budget_table(rows):
@@ -282,6 +283,9 @@ def claims(rows):
                 if len(v):
                     c[f"cnn_e{e}_{m}_{state}"] = f"{v.mean():.3f} ({v.min():.3f}-{v.max():.3f})"
                     c[f"cnn_e{e}_{m}_{state}_mean"] = f"{v.mean():.3f}"
+            v = cnn_budget(rows, m, e, "last", first=10)["mean"]
+            if len(v):
+                c[f"cnn_e{e}_{m}_last_images10"] = f"{v.mean():.3f} ({v.min():.3f}-{v.max():.3f})"
     for n, label in ((7000, "7k"), (55000, "55k")):
         for m in ("guided_backprop", "gradient", "smoothgrad"):
             for state in ("first", "last"):
@@ -331,6 +335,11 @@ QUOTES = [
     ("doc/RESULTS.md", "{cnn_budget_cascade_table}"),
     ("doc/RESULTS.md", "Guided GradCAM {cnn_e50_guided_gradcam_last} → {cnn_e400_guided_gradcam_last} and GradCAM "
                        "{cnn_e50_gradcam_last} → {cnn_e400_gradcam_last}"),
+    ("doc/RESULTS.md", "On images 10-19 (`--first-images 0 10`) the same: Guided GradCAM "
+                       "{cnn_e50_guided_gradcam_last_images10} → {cnn_e400_guided_gradcam_last_images10}, GradCAM "
+                       "{cnn_e50_gradcam_last_images10} → {cnn_e400_gradcam_last_images10}, IG-SmoothGrad "
+                       "{cnn_e50_ig_smoothgrad_last_images10} → {cnn_e400_ig_smoothgrad_last_images10} and Guided "
+                       "BackProp {cnn_e50_guided_backprop_last_images10} → {cnn_e400_guided_backprop_last_images10}"),
     ("doc/RESULTS.md", "SmoothGrad {cnn_e50_smoothgrad_last} → {cnn_e400_smoothgrad_last} (0.213), but IG-SmoothGrad "
                        "{cnn_e50_ig_smoothgrad_last} → {cnn_e400_ig_smoothgrad_last} and Guided BackProp "
                        "{cnn_e50_guided_backprop_last} → {cnn_e400_guided_backprop_last}"),
