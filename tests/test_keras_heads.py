@@ -95,6 +95,11 @@ def test_the_report_notes_say_what_a_single_output_explains():
     assert several == ["**A sigmoid head.** The methods explain each class at its logit, before the final sigmoid, as "
                        "for a softmax (a probability saturates, and its gradient with it)."]
     assert notes({"outputs": 3, "images": 10, "explained": "pre-softmax logits (the input of the final Softmax)"}) == []
+    # the engine's final_activation decides where it is given; the text only for descriptions saved without it
+    named = {"outputs": 3, "images": 10, "explained": "a user's sigmoid-shaped score", "final_activation": None}
+    assert notes(named) == several
+    assert notes({**named, "final_activation": "Softmax"}) == []
+    assert notes({**named, "explained": "the model's output", "final_activation": "Sigmoid"}) == several
 
 
 def test_the_randomization_runner_says_in_one_line_that_a_single_output_is_explained_as_one_class(tmp_path,

@@ -5,6 +5,7 @@ import os
 import sys
 
 from .. import loading, user_images
+from ..contract import FINAL_ACTIVATION
 from ..experiments import data_randomization, jobs, results
 from ..experiments.inputs import DEFAULT_EVAL_IMAGES, test_images
 from ..engines.pytorch.loading import is_torch_spec
@@ -98,7 +99,7 @@ def model_randomization_main(argv=None):
         summary_stats = results.summarize(rows)
         figs = randomization_figures(outcomes[0], model_name)
     summary = {"model": loading.model_reference(args.model), "model_metadata": {k: model.metadata.get(k) for k in (
-        "architecture", "data", "data_source", "labels", "seed", "accuracy", "explained")},
+        "architecture", "data", "data_source", "labels", "seed", "accuracy", "explained", FINAL_ACTIVATION)},
         "settings": settings, "versions": versions(), "summary": summary_stats,
         "test_accuracy": ({str(level): r.accuracy for level, r in zip(args.noise_levels, outcomes)}
                           if args.mode == "noise" else outcomes[0].accuracy),
@@ -123,7 +124,7 @@ def model_notes(model):
     notes = []
     if model.architecture.num_classes == 1:
         notes.append(f"note: {model.architecture.name} has a single output. "
-                     + single_output_note(model.metadata.get("explained")))
+                     + single_output_note(model.metadata.get("explained"), model.metadata.get(FINAL_ACTIVATION)))
     for line in notes:
         print(line, file=sys.stderr)
     return notes

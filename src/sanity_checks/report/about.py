@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from ..contract import FINAL_ACTIVATION
+
 #: Below this many images the report says its intervals cannot be trusted: a percentile bootstrap over n
 #: images has at most C(2n - 1, n) distinct resamples (3 for 2 images: the interval is then the range of
 #: the two scores, whatever their spread), and its coverage falls short of 95% for small n.
@@ -48,6 +50,7 @@ def describe_model(model, reference, image_ids, seed, quick=False):
     return {"model": shown_path(reference), "description": architecture.description or "",
             "data": meta.get("data"), "labels": meta.get("labels"), "test_accuracy": accuracy,
             "random_weights": bool(meta.get("random_weights")), "explained": meta.get("explained"),
+            "final_activation": meta.get(FINAL_ACTIVATION),
             "outputs": int(architecture.num_classes), "images": len(image_ids), "image_ids": _id_ranges(image_ids),
             "seed": int(seed), "quick": bool(quick),
             "guided_equals_gradient": bool(getattr(model, "guided_equals_gradient", False))}
@@ -69,10 +72,18 @@ def header_line(about):
             f"seed {about['seed']}" + ("; quick method settings (a smoke test)" if about.get("quick") else "") + ".")
 
 
-def single_output_note(explained):
+def behind_sigmoid(final_activation, explained=None):
+    """Whether the explained score is the input of a final sigmoid: the engine's ``final_activation``
+    (contract.FINAL_ACTIVATION); a description saved before engines named it says so in ``explained``."""
+    if final_activation is not None:
+        return final_activation == "Sigmoid"
+    return "sigmoid" in (explained or "")
+
+
+def single_output_note(explained, final_activation=None):
     """One sentence on what a single-output model's explained score is: the checks treat its one output as
     the class they explain (a regression score as it is; a sigmoid's input, the logit, as for a softmax)."""
-    if explained and "sigmoid" in explained:
+    if behind_sigmoid(final_activation, explained):
         return ("The methods explain its one output as a class, at the logit before the final sigmoid, as for a "
                 "softmax (a probability saturates, and its gradient with it).")
     return (f"The methods explain its one output ({explained or 'the model output'}) as the logit of a single "
@@ -90,9 +101,9 @@ def notes(about):
                    f"and the verdicts below are indicative only. Run "
                    f"with `--images {MIN_IMAGES}` or more.")
     if about.get("outputs") == 1:
-        out.append("**A single output.** " + single_output_note(about.get("explained"))
+        out.append("**A single output.** " + single_output_note(about.get("explained"), about.get("final_activation"))
                    + " The random-logit test needs another class and does not run.")
-    elif "sigmoid" in (about.get("explained") or ""):
+    elif behind_sigmoid(about.get("final_activation"), about.get("explained")):
         out.append("**A sigmoid head.** The methods explain each class at its logit, before the final sigmoid, as "
                    "for a softmax (a probability saturates, and its gradient with it).")
     if about.get("warnings"):
