@@ -101,8 +101,7 @@ def ensure_model(args, arch, data, random_labels, seed, costs, epochs=None):
     metadata = os.path.join(folder, "metadata.json")
     if not os.path.exists(metadata) and epochs:
         # the snapshot a longer run saved after this many epochs (train_*_models.py --save-at), the same model
-        pattern = os.path.join(args.models, glob.escape(model_name(arch, data, random_labels, seed, "E")).replace(
-            "_eE_", "_e*_") + f"_e{epochs}")
+        pattern = os.path.join(glob.escape(args.models), model_name(arch, data, random_labels, seed, "*") + f"_e{epochs}")
         found = sorted(f for f in glob.glob(pattern) if os.path.exists(os.path.join(f, "metadata.json")))
         if found:
             folder, metadata = found[0], os.path.join(found[0], "metadata.json")

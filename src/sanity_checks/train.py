@@ -96,7 +96,7 @@ def parse_args(arch_name, argv=None):
         value = getattr(args, flag)
         if value is not None and value <= 0:
             p.error(f"--{flag.replace('_', '-')} must be positive, got {value}")
-    n_epochs = args.nepochs or (DEFAULT_EPOCHS_RANDOM_LABELS if args.randlabels else DEFAULT_EPOCHS)
+    args.nepochs = n_epochs = args.nepochs or (DEFAULT_EPOCHS_RANDOM_LABELS if args.randlabels else DEFAULT_EPOCHS)
     bad = [e for e in args.save_at if not 0 < e < n_epochs]
     if bad:
         p.error(f"--save-at {' '.join(map(str, bad))}: snapshot epochs must lie between 1 and {n_epochs - 1} "
@@ -122,7 +122,7 @@ def main(arch_name, argv=None):
     true_train_labels = y_train
     if args.randlabels:
         y_train = permute_labels(y_train, np.random.default_rng([args.seed, 1]))
-    n_epochs = args.nepochs or (DEFAULT_EPOCHS_RANDOM_LABELS if args.randlabels else DEFAULT_EPOCHS)
+    n_epochs = args.nepochs   # the default for the label mode, resolved by parse_args
     name = args.name or f"{arch_name}_{data.name}" + ("_randlabels" if args.randlabels else "")
     folder = os.path.join(args.savemodelpath, name)
     if os.path.exists(folder) and not os.path.isdir(folder):
@@ -157,12 +157,11 @@ def main(arch_name, argv=None):
     history = train(model, x_train, y_train, lr=args.lr, batch_size=args.batchsize, n_epochs=n_epochs,
                     reg=args.reg, seed=args.seed, x_val=data.x_val, y_val=data.y_val, log=args.log,
                     after_epoch=snapshot if args.save_at else None)
-    seconds = time.time() - start
     meta = metadata(n_epochs, history)
     accuracy = meta["accuracy"]
     model.save(folder, meta)
     print(f"accuracy: train {accuracy['train']:.4f}, validation {accuracy['validation']:.4f}, "
-          f"test {accuracy['test']:.4f} ({seconds:.0f} s); saved {folder}")
+          f"test {accuracy['test']:.4f} ({meta['train_seconds']:.0f} s); saved {folder}")
     if args.randlabels and accuracy["train"] < RANDOM_LABEL_TARGET:
         print(f"note: training accuracy on the permuted labels is {accuracy['train']:.4f}, below the "
               f"{RANDOM_LABEL_TARGET:.0%} the paper reached; train longer (--nepochs) to memorize the labels")
